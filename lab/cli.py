@@ -1,0 +1,231 @@
+"""`lab`: the command line behind the Makefile."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from lab import placement, slurm, workflow
+from lab.cluster import Lab
+from lab.config import BATCH_SYSTEMS, LEADER, LabConfig, parse_batch_system, parse_workers
+from lab.diagnostics import export_logs
+from lab.errors import LabError, NotReady
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every `lab` subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="lab",
+        description="A Docker Compose multi-node lab for Toil. LAB_NAME names the lab (default toil-lab).",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log every command run")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="bring the lab up (or rescale it); returns when every worker is ready")
+    up.add_argument("--workers", help="number of workers (default: WORKERS, the running lab's, or 3)")
+    up.add_argument(
+        "--batch-system", help=f"one of: {', '.join(BATCH_SYSTEMS)} (default: BATCH_SYSTEM or slurm)"
+    )
+
+    sub.add_parser("down", help="stop and remove the containers; keep every volume, the job store included")
+    clean = sub.add_parser("clean", help="remove the lab and DELETE its volumes, the job store included")
+    clean.add_argument("--yes", action="store_true", help="confirm that the volumes may be deleted")
+
+    status = sub.add_parser("status", help="nodes, roles, container state, and the scheduler's view")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    shell = sub.add_parser("shell", help="an interactive shell on a node (default: the leader)")
+    shell.add_argument("node", nargs="?", default=LEADER)
+    shell.add_argument("--root", action="store_true", help="as root instead of the lab user")
+
+    run_in = sub.add_parser("exec", help="run a command on a node: lab exec NODE -- CMD ...")
+    run_in.add_argument("node")
+    run_in.add_argument("argv", nargs=argparse.REMAINDER)
+    run_in.add_argument("--user", default=None, help="user to run as (default: root)")
+
+    logs = sub.add_parser("logs", help="container logs of one node, or of all")
+    logs.add_argument("node", nargs="?")
+    logs.add_argument("--follow", "-f", action="store_true")
+    logs.add_argument("--tail", type=int, default=None)
+
+    export = sub.add_parser("export-logs", help="every node's logs and inspect output, into a folder")
+    export.add_argument("directory", type=Path)
+
+    run = sub.add_parser("run", help="run WORKFLOW.py on the leader: lab run WORKFLOW.py [TOIL_ARGS ...]")
+    run.add_argument("workflow", type=Path)
+    run.add_argument("toil_args", nargs=argparse.REMAINDER)
+
+    where = sub.add_parser("placement", help="where each job of the last run ran")
+    where.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `lab` command; its exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="lab: %(message)s")
+    try:
+        return _dispatch(args)
+    except NotReady as error:
+        print(f"lab: not ready: {error}", file=sys.stderr)
+        return 3
+    except LabError as error:
+        print(f"lab: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    config = LabConfig.from_env()
+    command = args.command
+    if command == "up":
+        if args.workers is not None:
+            config = config.with_workers(parse_workers(args.workers))
+        if args.batch_system is not None:
+            config = replace(config, batch_system=parse_batch_system(args.batch_system))
+        plan = Lab(config).up()
+        print(
+            f"lab {config.name!r} is up: leader + {plan.workers} workers ready "
+            f"(`make shell`, `lab status`, `lab run WORKFLOW.py`)"
+        )
+        return 0
+    lab = Lab(config)
+    if command == "down":
+        lab.down()
+        return 0
+    if command == "clean":
+        if not args.yes:
+            print(
+                "lab: clean deletes every volume of the lab, the job store included; "
+                "run `lab clean --yes` (or `make lab-clean`) to confirm.",
+                file=sys.stderr,
+            )
+            return 2
+        lab.clean()
+        return 0
+    if command == "status":
+        return _status(lab, as_json=args.json)
+    if command == "shell":
+        return lab.node(args.node).shell(user="root" if args.root else "lab", tty=sys.stdin.isatty())
+    if command == "exec":
+        argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+        if not argv:
+            raise LabError("lab exec NODE -- CMD ...: give the command to run after --")
+        node = lab.node(args.node)
+        return node.exec(argv, user=args.user, check=False, capture=False).returncode
+    if command == "logs":
+        return _logs(lab, args.node, args.follow, args.tail)
+    if command == "export-logs":
+        path = export_logs(lab, args.directory)
+        print(f"lab: logs of {config.name!r} written to {path}")
+        return 0
+    if command == "run":
+        record, code = workflow.run_workflow(lab.leader, args.workflow, args.toil_args)
+        found = placement.for_job_store(placement.collect(lab.nodes()), record.job_store)
+        print(f"\nwhere each job ran (job store {record.job_store}):", file=sys.stderr)
+        print(placement.format_table(found), file=sys.stderr)
+        return code
+    if command == "placement":
+        record = workflow.require_last_run(lab.leader)
+        found = placement.for_job_store(placement.collect(lab.nodes()), record.job_store)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "job_store": record.job_store,
+                        "workflow": record.workflow,
+                        "exit_code": record.exit_code,
+                        "jobs": [p.to_json() for p in found],
+                    },
+                    indent=2,
+                )
+            )
+        else:
+            print(f"run of {record.workflow} (job store {record.job_store}, exit code {record.exit_code})")
+            print(placement.format_table(found))
+        return 0
+    raise LabError(f"unknown command {command}")
+
+
+def _status(lab: Lab, *, as_json: bool) -> int:
+    nodes = lab.nodes()
+    scheduler: dict[str, slurm.NodeState] = {}
+    leader = next((n for n in nodes if n.role == "leader" and n.running), None)
+    if leader is not None:
+        try:
+            scheduler = {s.name: s for s in slurm.worker_states(leader)}
+        except LabError:
+            scheduler = {}
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "lab": lab.config.name,
+                    "batch_system": lab.config.batch_system,
+                    "nodes": [
+                        {
+                            "name": n.name,
+                            "role": n.role,
+                            "container": n.container_name,
+                            "state": n.state,
+                            "health": n.health,
+                            "scheduler": None
+                            if n.name not in scheduler
+                            else {
+                                "state": scheduler[n.name].state,
+                                "raw": scheduler[n.name].raw,
+                                "ready": scheduler[n.name].ready,
+                                "reason": scheduler[n.name].reason,
+                            },
+                        }
+                        for n in nodes
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    if not nodes:
+        print(f"lab {lab.config.name!r} has no containers (`make lab-up` starts it)")
+        return 0
+    rows = [("NODE", "ROLE", "CONTAINER", "STATE", "HEALTH", "SCHEDULER")]
+    for n in nodes:
+        view = scheduler.get(n.name)
+        sched = (
+            "slurmctld"
+            if n.role == "leader"
+            else (view.raw + (f" ({view.reason})" if view.reason else "") if view else "-")
+        )
+        rows.append((n.name, n.role, n.container_name, n.state, n.health or "-", sched))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print(f"lab {lab.config.name!r} (batch system: {lab.config.batch_system})")
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip())
+    return 0
+
+
+def _logs(lab: Lab, name: str | None, follow: bool, tail: int | None) -> int:
+    if name is not None:
+        node = lab.node(name)
+        if follow:
+            return node.follow_logs()
+        sys.stdout.write(node.logs(tail=tail))
+        return 0
+    if follow:
+        raise LabError("--follow needs a node: lab logs NODE --follow")
+    for node in lab.nodes():
+        print(f"===== {node.name} ({node.container_name}) =====")
+        sys.stdout.write(node.logs(tail=tail))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

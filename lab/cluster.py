@@ -1,0 +1,245 @@
+"""A lab: bring it up, find its nodes, wait for them, take it down."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+from lab import compose, docker, slurm
+from lab.compose import Compose
+from lab.config import (
+    DEFAULT_WORKERS,
+    LABEL_LAB,
+    LEADER,
+    LabConfig,
+)
+from lab.errors import ConfigError, LabError, NoSuchNode
+from lab.node import Node, sort_key
+from lab.wait import Check, wait_until
+
+# Memory kept for the leader and the host when checking that a lab fits.
+LEADER_MEMORY_MB = 1024
+READY_TIMEOUT = 180.0
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+
+Say = Callable[[str], None]
+
+
+def _say(message: str) -> None:
+    print(f"lab: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class UpPlan:
+    """What `lab up` settled before starting anything."""
+
+    workers: int
+    cpus: int
+    image: str
+
+
+class Lab:
+    """One lab, named by its configuration; its nodes are discovered from Docker labels."""
+
+    def __init__(self, config: LabConfig, say: Say = _say) -> None:
+        self.config = config
+        self.say = say
+
+    # --- discovery ---------------------------------------------------------
+    def nodes(self) -> list[Node]:
+        """Every container of this lab, leader first, whatever its state."""
+        ids = docker.container_ids({LABEL_LAB: self.config.name})
+        found = [Node.from_inspect(data) for data in docker.inspect(ids)]
+        return sorted(found, key=sort_key)
+
+    def workers(self) -> list[Node]:
+        """The lab's worker nodes, by number."""
+        return [node for node in self.nodes() if node.role == "worker"]
+
+    def node(self, name: str) -> Node:
+        """The node with this name; a clear error listing the lab's nodes otherwise."""
+        nodes = self.nodes()
+        for node in nodes:
+            if node.name == name:
+                return node
+        names = ", ".join(node.name for node in nodes) or "none: the lab is not up (`make lab-up`)"
+        raise NoSuchNode(f"lab {self.config.name!r} has no node {name!r}; its nodes: {names}")
+
+    @property
+    def leader(self) -> Node:
+        """The leader node."""
+        return self.node(LEADER)
+
+    def is_up(self) -> bool:
+        """True when the leader and at least one worker are running."""
+        nodes = self.nodes()
+        return any(n.role == "leader" and n.running for n in nodes) and any(
+            n.role == "worker" and n.running for n in nodes
+        )
+
+    # --- compose -------------------------------------------------------------
+    @cached_property
+    def _compose_command(self) -> tuple[str, ...]:
+        return self.config.compose_command or compose.detect_command()
+
+    def project(self, workers: int, image: str, cpus: int) -> Compose:
+        """The Compose project of this lab with `workers` workers."""
+        root = self.config.root
+        template = compose.load_worker_template(root / "compose.yaml")
+        workers_file = compose.write_workers_file(self.config.state_dir / "workers.yaml", template, workers)
+        return Compose(
+            command=self._compose_command,
+            project=self.config.name,
+            project_dir=root,
+            files=(root / "compose.yaml", workers_file),
+            variables={
+                "LAB_NAME": self.config.name,
+                "LAB_IMAGE": image,
+                "LAB_WORKERS": str(workers),
+                "LAB_WORKER_CPUS": str(cpus),
+                "LAB_WORKER_MEMORY_MB": str(self.config.worker_memory_mb),
+                "LAB_SLOTS_PER_CPU": str(self.config.slots_per_cpu),
+            },
+        )
+
+    def _existing_compose(self) -> Compose:
+        """The Compose project as it stands (for down, clean and logs)."""
+        nodes = self.nodes()
+        workers = max(1, sum(1 for n in nodes if n.role == "worker"))
+        image = next((str(n.inspect().get("Config", {}).get("Image", "")) for n in nodes), "")
+        return self.project(workers, image or "unused", 1)
+
+    # --- up ------------------------------------------------------------------
+    def plan(self) -> UpPlan:
+        """Check the input against the Docker host and build the image: nothing starts."""
+        engine = docker.engine_info()
+        running = sum(1 for n in self.workers() if n.running)
+        workers = self.config.workers or running or DEFAULT_WORKERS
+        self._check_capacity(workers, engine)
+        image = self._build_image(engine)
+        return UpPlan(workers=workers, cpus=engine.cpus, image=image)
+
+    def _check_capacity(self, workers: int, engine: docker.EngineInfo) -> None:
+        total_mb = engine.memory_bytes // (1024 * 1024)
+        needed = workers * self.config.worker_memory_mb + LEADER_MEMORY_MB
+        if total_mb and needed > total_mb:
+            most = max(0, (total_mb - LEADER_MEMORY_MB) // self.config.worker_memory_mb)
+            raise ConfigError(
+                f"WORKERS={workers} with WORKER_MEMORY={self.config.worker_memory_mb}M needs "
+                f"{needed} MiB, more than the Docker host has ({total_mb} MiB): use at most "
+                f"WORKERS={most}, or a smaller WORKER_MEMORY."
+            )
+
+    def _build_image(self, engine: docker.EngineInfo) -> str:
+        from lab import image
+
+        return image.ensure_node_image(self.config, engine.architecture, self.say)
+
+    def up(self) -> UpPlan:
+        """Bring the lab up (or scale it) and return when every worker is ready."""
+        plan = self.plan()
+        before = sum(1 for n in self.workers() if n.running)
+        project = self.project(plan.workers, plan.image, plan.cpus)
+        self.say(f"starting lab {self.config.name!r}: leader + {plan.workers} workers on slurm")
+        project.up()
+        self.wait_leader()
+        if before and before != plan.workers:
+            # The leader was recreated with the new node list; let every slurmd
+            # fetch the new configuration.
+            slurm.reconfigure(self.leader)
+        self.wait_workers(plan.workers)
+        return plan
+
+    def wait_leader(self, timeout: float = READY_TIMEOUT) -> None:
+        """Wait until slurmctld on the leader answers."""
+
+        def check() -> Check[None]:
+            leader = self.leader
+            if not leader.running:
+                return Check(False, f"leader container is {leader.state}", None)
+            result = leader.exec(["scontrol", "ping"], check=False)
+            return Check(result.returncode == 0, result.stdout.strip() or result.stderr.strip(), None)
+
+        wait_until(
+            check,
+            what="the leader's slurmctld",
+            timeout=timeout,
+            diagnostics=lambda _: self.node_logs([LEADER]),
+        )
+
+    def wait_workers(self, count: int, timeout: float = READY_TIMEOUT) -> None:
+        """Wait until `count` workers are registered with the scheduler and ready."""
+        expected = [compose.worker_service_name(i) for i in range(1, count + 1)]
+
+        def check() -> Check[list[str]]:
+            states = {s.name: s for s in slurm.worker_states(self.leader)}
+            ready = [name for name in expected if name in states and states[name].ready]
+            missing = [name for name in expected if name not in ready]
+            detail = f"{len(ready)}/{count} workers ready"
+            if missing:
+                seen = ", ".join(f"{n}={states[n].raw if n in states else 'unregistered'}" for n in missing)
+                detail += f" (waiting for {seen})"
+            return Check(not missing, detail, missing)
+
+        def diagnostics(last: Check[list[str]] | None) -> str:
+            missing = last.value if last is not None else expected
+            return f"missing workers: {', '.join(missing)}\n" + self.node_logs([LEADER, *missing])
+
+        wait_until(
+            check,
+            what=f"{count} workers to register with slurmctld",
+            timeout=timeout,
+            progress=lambda c: self.say(c.detail),
+            diagnostics=diagnostics,
+        )
+
+    def node_logs(self, names: list[str], tail: int = 30) -> str:
+        """The last lines of these nodes' container logs, for error messages."""
+        by_name = {node.name: node for node in self.nodes()}
+        parts = []
+        for name in names:
+            node = by_name.get(name)
+            text = node.logs(tail=tail).rstrip() if node else "(no container)"
+            parts.append(f"--- logs of {name} (last {tail} lines) ---\n{text}")
+        return "\n".join(parts)
+
+    # --- down ----------------------------------------------------------------
+    def down(self) -> None:
+        """Stop and remove the lab's containers; every volume (job store included) stays."""
+        if not self.nodes():
+            self.say(f"lab {self.config.name!r} has no containers")
+            return
+        self._existing_compose().down(volumes=False)
+        self.say(f"lab {self.config.name!r} is down; its volumes are kept (`lab clean --yes` deletes them)")
+
+    def clean(self) -> None:
+        """Remove the lab's containers and delete all its volumes, the job store included."""
+        self._existing_compose().down(volumes=True)
+        leftovers = docker.volume_names({COMPOSE_PROJECT_LABEL: self.config.name})
+        docker.remove_volumes(leftovers)
+        shutil.rmtree(self.config.state_dir, ignore_errors=True)
+        self.say(f"lab {self.config.name!r} is gone, with its volumes")
+
+
+@contextlib.contextmanager
+def running_lab(config: LabConfig, *, reuse: bool, say: Say = _say) -> Iterator[Lab]:
+    """A lab that is up for the duration; one this call started is cleaned up after."""
+    lab = Lab(config, say)
+    if reuse and lab.is_up():
+        say(f"reusing running lab {config.name!r}")
+        yield lab
+        return
+    try:
+        lab.up()
+    except BaseException:
+        with contextlib.suppress(LabError):
+            lab.clean()
+        raise
+    try:
+        yield lab
+    finally:
+        lab.clean()

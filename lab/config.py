@@ -1,0 +1,181 @@
+"""The lab's configuration: one frozen dataclass, built from the environment on request."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from lab.errors import ConfigError
+
+# --- Constants: names, labels, paths and pins, in one place -------------------
+# Versions pinned here reach the image as build arguments (see lab/image.py).
+DEFAULT_TOIL_VERSION = "9.6.0"
+DEFAULT_BASE_IMAGE = "debian:bookworm-slim"
+# The Python of the node image's distribution: wheels are resolved for it.
+IMAGE_PYTHON = "3.11"
+IMAGE_REPOSITORY = "toil-lab/node"
+
+DEFAULT_LAB_NAME = "toil-lab"
+DEFAULT_WORKERS = 3
+MAX_WORKERS = 64
+DEFAULT_WORKER_MEMORY_MB = 2048
+# Toil jobs in a lab are mostly light; Slurm may put this many jobs on one CPU
+# (OverSubscribe=FORCE) so that a 2-core worker still offers several job slots.
+DEFAULT_SLOTS_PER_CPU = 4
+BATCH_SYSTEMS = ("slurm",)
+
+# Docker labels that mark what a lab created; discovery filters on these.
+LABEL_LAB = "org.toil-lab.lab"
+LABEL_ROLE = "org.toil-lab.role"
+LABEL_NODE = "org.toil-lab.node"
+
+LEADER = "leader"
+WORKER_PREFIX = "worker-"
+LAB_USER = "lab"
+
+# Paths inside the nodes.
+DATA_DIR = "/data"  # the shared job-store volume, on every node
+NODE_STATE_DIR = "/var/lib/lab"  # each node's private volume
+PLACEMENT_DIR = f"{NODE_STATE_DIR}/placement"  # where the recorder writes
+TOIL_WORK_DIR = f"{NODE_STATE_DIR}/toil-work"  # Toil's --workDir on every node
+RUNS_DIR = f"{NODE_STATE_DIR}/runs"  # the leader's record of `lab run`s
+USER_HOME = "/home/lab"  # the leader's private user-code area
+JOBSTORES_DIR = f"{DATA_DIR}/jobstores"
+SHARED_WORKFLOWS_DIR = f"{DATA_DIR}/workflows"
+
+_LAB_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_MEMORY_RE = re.compile(r"^(\d+)\s*([kmgt]?)i?b?$", re.IGNORECASE)
+
+
+def project_root() -> Path:
+    """The checkout that holds compose.yaml and images/."""
+    return Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    """Everything that names and shapes one lab."""
+
+    name: str = DEFAULT_LAB_NAME
+    workers: int | None = None  # None: keep a running lab's size, else the default
+    batch_system: str = "slurm"
+    toil_version: str = DEFAULT_TOIL_VERSION
+    toil_source: Path | None = None
+    base_image: str = DEFAULT_BASE_IMAGE
+    worker_memory_mb: int = DEFAULT_WORKER_MEMORY_MB
+    slots_per_cpu: int = DEFAULT_SLOTS_PER_CPU
+    compose_command: tuple[str, ...] | None = None  # None: detect v2, then v1
+    root: Path = field(default_factory=project_root)
+
+    @property
+    def state_dir(self) -> Path:
+        """Host-side files of this lab (the generated worker services)."""
+        return self.root / ".lab" / self.name
+
+    @property
+    def wheelhouse_root(self) -> Path:
+        """Where wheelhouses resolved on the host are kept between builds."""
+        return self.root / "build" / "wheelhouse"
+
+    def with_workers(self, workers: int) -> LabConfig:
+        """A copy of this configuration with a validated worker count."""
+        return replace(self, workers=_check_workers(workers))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> LabConfig:
+        """Build and validate the configuration from environment variables."""
+        env = os.environ if env is None else env
+        name = env.get("LAB_NAME", DEFAULT_LAB_NAME)
+        if not _LAB_NAME_RE.match(name):
+            raise ConfigError(
+                f"LAB_NAME={name!r} is not a valid lab name: use lowercase letters, "
+                "digits, '-' and '_', starting with a letter or digit."
+            )
+        workers = env.get("WORKERS") or None
+        source = env.get("TOIL_SOURCE") or None
+        compose = env.get("LAB_COMPOSE") or None
+        return cls(
+            name=name,
+            workers=None if workers is None else parse_workers(workers),
+            batch_system=parse_batch_system(env.get("BATCH_SYSTEM") or "slurm"),
+            toil_version=_check_toil_version(env.get("TOIL_VERSION") or DEFAULT_TOIL_VERSION),
+            toil_source=None if source is None else _check_toil_source(source),
+            base_image=env.get("BASE_IMAGE") or DEFAULT_BASE_IMAGE,
+            worker_memory_mb=parse_memory_mb(
+                env.get("WORKER_MEMORY") or f"{DEFAULT_WORKER_MEMORY_MB}M", "WORKER_MEMORY"
+            ),
+            slots_per_cpu=_parse_positive(
+                env.get("SLOTS_PER_CPU") or str(DEFAULT_SLOTS_PER_CPU), "SLOTS_PER_CPU", 64
+            ),
+            compose_command=None if compose is None else tuple(compose.split()),
+        )
+
+
+def parse_workers(text: str) -> int:
+    """Parse a worker count given by a user."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ConfigError(
+            f"WORKERS={text!r} is not a number: give the worker count as a whole "
+            f"number from 1 to {MAX_WORKERS}, e.g. WORKERS=3."
+        ) from None
+    return _check_workers(value)
+
+
+def _check_workers(value: int) -> int:
+    if not 1 <= value <= MAX_WORKERS:
+        raise ConfigError(f"WORKERS={value} is out of range: a lab has 1 to {MAX_WORKERS} workers.")
+    return value
+
+
+def parse_batch_system(text: str) -> str:
+    """Check a batch-system name against those the lab provides."""
+    name = text.strip().lower()
+    if name not in BATCH_SYSTEMS:
+        raise ConfigError(
+            f"BATCH_SYSTEM={text!r} is not one the lab provides; choose one of: " + ", ".join(BATCH_SYSTEMS)
+        )
+    return name
+
+
+def parse_memory_mb(text: str, what: str) -> int:
+    """Parse '2048', '2048M', '2G' or '2GiB' into mebibytes."""
+    match = _MEMORY_RE.match(text.strip())
+    if not match:
+        raise ConfigError(f"{what}={text!r} is not a memory size: write e.g. 2048M or 2G.")
+    number, unit = int(match.group(1)), match.group(2).lower()
+    factor = {"k": 1 / 1024, "": 1, "m": 1, "g": 1024, "t": 1024 * 1024}[unit]
+    mb = int(number * factor)
+    if mb < 256:
+        raise ConfigError(f"{what}={text!r} is too small: a node needs at least 256M.")
+    return mb
+
+
+def _parse_positive(text: str, what: str, most: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= most:
+        raise ConfigError(f"{what}={text!r} must be a whole number from 1 to {most}.")
+    return value
+
+
+def _check_toil_version(text: str) -> str:
+    if not re.match(r"^[0-9][0-9A-Za-z.+-]*$", text):
+        raise ConfigError(f"TOIL_VERSION={text!r} is not a version number such as 9.6.0.")
+    return text
+
+
+def _check_toil_source(text: str) -> Path:
+    path = Path(text).expanduser().resolve()
+    if not (path / "setup.py").exists() and not (path / "pyproject.toml").exists():
+        raise ConfigError(
+            f"TOIL_SOURCE={text!r} is not a Toil checkout (no setup.py or pyproject.toml "
+            "there): point it at the top of a clone of DataBiosphere/toil."
+        )
+    return path

@@ -1,0 +1,115 @@
+"""The Docker engine, through its CLI: daemon facts, images, containers, volumes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lab import process
+from lab.errors import CommandFailed, LabError
+
+DOCKER = "docker"
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What the daemon says of the machine it runs on."""
+
+    cpus: int
+    memory_bytes: int
+    architecture: str
+    server_version: str
+
+
+def engine_info() -> EngineInfo:
+    """Ask the daemon for its CPUs and memory; a clear error when it cannot be reached."""
+    try:
+        result = process.run([DOCKER, "info", "--format", "{{json .}}"])
+    except (CommandFailed, LabError) as error:
+        raise LabError(
+            "no reachable Docker daemon: start it (e.g. `systemctl start docker`, or "
+            "`dockerd &` as root) or point DOCKER_HOST at one, then try again.\n"
+            f"{error}"
+        ) from None
+    data = json.loads(result.stdout)
+    if data.get("ServerErrors"):
+        raise LabError("Docker daemon unreachable: " + "; ".join(data["ServerErrors"]))
+    return EngineInfo(
+        cpus=int(data.get("NCPU") or 1),
+        memory_bytes=int(data.get("MemTotal") or 0),
+        architecture=str(data.get("Architecture") or "x86_64"),
+        server_version=str(data.get("ServerVersion") or ""),
+    )
+
+
+def image_exists(reference: str) -> bool:
+    """True when the daemon has this image locally."""
+    return process.run([DOCKER, "image", "inspect", reference], check=False).returncode == 0
+
+
+def pull(reference: str, timeout: float = 300) -> bool:
+    """Try to pull an image; False when the registry cannot give it."""
+    return process.run([DOCKER, "pull", reference], check=False, timeout=timeout).returncode == 0
+
+
+def import_rootfs(tarball: Path, reference: str, labels: Mapping[str, str]) -> None:
+    """Make an image from a root filesystem tarball."""
+    changes = [f"LABEL {key}={value}" for key, value in labels.items()] + ['CMD ["bash"]']
+    argv = [DOCKER, "import"]
+    for change in changes:
+        argv += ["--change", change]
+    process.run([*argv, str(tarball), reference])
+
+
+def build(
+    context: Path,
+    dockerfile: Path,
+    tag: str,
+    build_args: Mapping[str, str],
+    labels: Mapping[str, str],
+) -> None:
+    """Build an image, streaming the build's output to the terminal."""
+    argv = [DOCKER, "build", "--file", str(dockerfile), "--tag", tag]
+    for key, value in build_args.items():
+        argv += ["--build-arg", f"{key}={value}"]
+    for key, value in labels.items():
+        argv += ["--label", f"{key}={value}"]
+    process.run([*argv, str(context)], capture=False)
+
+
+def container_ids(labels: Mapping[str, str], *, all_states: bool = True) -> list[str]:
+    """IDs of the containers that carry all these labels."""
+    argv = [DOCKER, "ps", "--quiet", "--no-trunc"]
+    if all_states:
+        argv.append("--all")
+    for key, value in labels.items():
+        argv += ["--filter", f"label={key}={value}"]
+    return process.run(argv).stdout.split()
+
+
+def inspect(ids: Sequence[str]) -> list[dict[str, Any]]:
+    """`docker inspect` of containers, as parsed JSON."""
+    if not ids:
+        return []
+    result = process.run([DOCKER, "inspect", *ids], check=False)
+    if result.returncode != 0 and not result.stdout.strip():
+        return []  # they vanished between listing and inspecting
+    data: list[dict[str, Any]] = json.loads(result.stdout or "[]")
+    return data
+
+
+def volume_names(labels: Mapping[str, str]) -> list[str]:
+    """Names of the volumes that carry all these labels."""
+    argv = [DOCKER, "volume", "ls", "--quiet"]
+    for key, value in labels.items():
+        argv += ["--filter", f"label={key}={value}"]
+    return process.run(argv).stdout.split()
+
+
+def remove_volumes(names: Sequence[str]) -> None:
+    """Delete volumes (their containers must be gone)."""
+    if names:
+        process.run([DOCKER, "volume", "rm", *names])

@@ -1,0 +1,162 @@
+"""The node image: its base, the wheelhouse it installs from, and its build."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from lab import docker, process
+from lab.config import IMAGE_PYTHON, IMAGE_REPOSITORY, LabConfig
+from lab.errors import ConfigError, LabError
+
+log = logging.getLogger(__name__)
+
+DOCKERFILE = Path("images/node/Dockerfile")
+# Everything the node image is built from, besides the wheelhouse (hashed into its tag).
+IMAGE_INPUTS = ("images/node", "lab")
+# Debian releases that debootstrap can make when the base image cannot be pulled.
+DEBIAN_SUITES = {"12": "bookworm", "bookworm": "bookworm", "13": "trixie", "trixie": "trixie"}
+BOOTSTRAP_LABEL = "org.toil-lab.bootstrapped"
+
+Say = Callable[[str], None]
+
+
+def debian_suite(reference: str) -> str | None:
+    """The Debian suite a base image name stands for (debian:bookworm-slim -> bookworm)."""
+    match = re.match(r"^(?:docker\.io/)?(?:library/)?debian:([a-z0-9.]+?)(?:-slim)?$", reference)
+    return DEBIAN_SUITES.get(match.group(1)) if match else None
+
+
+def ensure_base_image(config: LabConfig, say: Say) -> None:
+    """Make sure BASE_IMAGE exists locally: present, pulled, or made with debootstrap."""
+    reference = config.base_image
+    if docker.image_exists(reference):
+        return
+    say(f"base image {reference} is not here; trying to pull it")
+    if docker.pull(reference):
+        return
+    suite = debian_suite(reference)
+    if suite is None:
+        raise LabError(
+            f"cannot pull BASE_IMAGE={reference} and cannot make it here (debootstrap makes "
+            f"Debian images only: {', '.join(sorted(set(DEBIAN_SUITES.values())))}). Load it "
+            "with `docker load`, or choose a Debian base."
+        )
+    if shutil.which("debootstrap") is None:
+        raise LabError(
+            f"cannot pull {reference}, and debootstrap is not installed to make it: "
+            "install it (`apt-get install debootstrap`) and try again."
+        )
+    say(f"pull failed; making {reference} locally with debootstrap ({suite}, minbase) and docker import")
+    work = Path(tempfile.mkdtemp(prefix="toil-lab-rootfs-", dir=config.root / "build"))
+    try:
+        rootfs = work / "rootfs"
+        process.run(["debootstrap", "--variant=minbase", suite, str(rootfs)])
+        for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for entry in (rootfs / leftover).glob("*"):
+                if entry.is_file():
+                    entry.unlink()
+        tarball = work / "rootfs.tar"
+        process.run(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."])
+        docker.import_rootfs(tarball, reference, {BOOTSTRAP_LABEL: f"debootstrap-{suite}-minbase"})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    say(f"made {reference} with debootstrap")
+
+
+def platform_args(architecture: str) -> list[str]:
+    """pip options that resolve wheels for the image's Python and glibc, not the host's."""
+    arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(architecture, architecture)
+    # Debian 12's glibc is 2.36; every older manylinux tag also fits it.
+    platforms = [f"manylinux_2_{minor}_{arch}" for minor in range(36, 4, -1)]
+    platforms += [f"manylinux2014_{arch}", f"manylinux2010_{arch}", f"manylinux1_{arch}", f"linux_{arch}"]
+    args = ["--only-binary=:all:", "--python-version", IMAGE_PYTHON, "--implementation", "cp"]
+    for platform in platforms:
+        args += ["--platform", platform]
+    return args
+
+
+def wheelhouse_name(config: LabConfig) -> str:
+    """The folder name of the wheelhouse this configuration installs from."""
+    if config.toil_source is not None:
+        digest = hashlib.sha256(str(config.toil_source).encode()).hexdigest()[:10]
+        return f"toil-source-{digest}"
+    return f"toil-{config.toil_version}"
+
+
+def ensure_wheelhouse(config: LabConfig, architecture: str, say: Say) -> Path:
+    """Resolve Toil and its dependencies on the host into a wheelhouse (cached)."""
+    house = config.wheelhouse_root / wheelhouse_name(config)
+    requirements = house / "requirements.txt"
+    if requirements.exists() and config.toil_source is None:
+        return house
+    house.mkdir(parents=True, exist_ok=True)
+    pip = [sys.executable, "-m", "pip"]
+    if config.toil_source is not None:
+        say(f"building Toil from {config.toil_source} into the wheelhouse")
+        for old in house.glob("toil-*.whl"):
+            old.unlink()
+        process.run([*pip, "wheel", "--no-deps", "--wheel-dir", str(house), str(config.toil_source)])
+        built = sorted(house.glob("toil-*.whl"))
+        if not built:
+            raise LabError(f"building {config.toil_source} made no toil wheel in {house}")
+        requirement = built[-1].name
+        targets = [str(built[-1])]
+    else:
+        say(f"resolving toil=={config.toil_version} for Python {IMAGE_PYTHON} into {house}")
+        requirement = f"toil=={config.toil_version}"
+        targets = [requirement]
+    try:
+        process.run([*pip, "download", "--dest", str(house), *platform_args(architecture), *targets])
+    except LabError as error:
+        raise ConfigError(
+            f"could not resolve {requirement} into a wheelhouse for Python {IMAGE_PYTHON}: "
+            "check TOIL_VERSION, and that PyPI is reachable from this host.\n" + str(error)
+        ) from None
+    requirements.write_text(requirement + "\n")
+    return house
+
+
+def image_tag(config: LabConfig, house: Path) -> str:
+    """A tag that changes whenever anything the image is built from changes."""
+    digest = hashlib.sha256()
+    digest.update(config.base_image.encode())
+    for top in IMAGE_INPUTS:
+        for path in sorted((config.root / top).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(config.root)).encode())
+                digest.update(path.read_bytes())
+    for wheel in sorted(house.iterdir()):
+        digest.update(wheel.name.encode())
+        digest.update(str(wheel.stat().st_size).encode())
+    version = "source" if config.toil_source is not None else config.toil_version
+    return f"{IMAGE_REPOSITORY}:toil-{version}-{digest.hexdigest()[:12]}"
+
+
+def ensure_node_image(config: LabConfig, architecture: str, say: Say) -> str:
+    """Build the node image unless an image of the same inputs exists; return its tag."""
+    house = ensure_wheelhouse(config, architecture, say)
+    tag = image_tag(config, house)
+    if docker.image_exists(tag):
+        return tag
+    ensure_base_image(config, say)
+    say(f"building {tag}")
+    if not (config.root / DOCKERFILE).exists():
+        raise ConfigError(f"{config.root / DOCKERFILE} is missing: is this a toil-lab checkout?")
+    docker.build(
+        context=config.root,
+        dockerfile=config.root / DOCKERFILE,
+        tag=tag,
+        build_args={
+            "BASE_IMAGE": config.base_image,
+            "WHEELHOUSE": str(house.relative_to(config.root)),
+        },
+        labels={"org.toil-lab.image": "node"},
+    )
+    return tag

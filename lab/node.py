@@ -1,0 +1,149 @@
+"""A lab node: a typed handle on one container, found by its labels."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lab import docker, process
+from lab.config import LAB_USER, LABEL_NODE, LABEL_ROLE
+from lab.process import Result
+
+
+@dataclass(frozen=True)
+class Node:
+    """One container of the lab, as Docker described it when it was discovered."""
+
+    name: str  # the node's hostname: leader, worker-1, ...
+    role: str  # leader or worker
+    container_id: str
+    container_name: str
+    state: str  # Docker's state: running, exited, paused, ...
+    health: str  # healthy, unhealthy, starting, or '' without a healthcheck
+
+    @classmethod
+    def from_inspect(cls, data: Mapping[str, Any]) -> Node:
+        """Build a handle from one `docker inspect` record."""
+        labels = data.get("Config", {}).get("Labels") or {}
+        state = data.get("State", {})
+        return cls(
+            name=labels.get(LABEL_NODE, ""),
+            role=labels.get(LABEL_ROLE, ""),
+            container_id=data["Id"],
+            container_name=str(data.get("Name", "")).lstrip("/"),
+            state=str(state.get("Status", "unknown")),
+            health=str((state.get("Health") or {}).get("Status", "")),
+        )
+
+    @property
+    def running(self) -> bool:
+        """True when the container is running (not paused, not stopped)."""
+        return self.state == "running"
+
+    def exec_argv(
+        self,
+        argv: Sequence[str],
+        *,
+        user: str | None = None,
+        workdir: str | None = None,
+        env: Mapping[str, str] | None = None,
+        interactive: bool = False,
+        tty: bool = False,
+    ) -> list[str]:
+        """The `docker exec` command line that runs argv in this node."""
+        command = [docker.DOCKER, "exec"]
+        if interactive:
+            command.append("--interactive")
+        if tty:
+            command.append("--tty")
+        if user:
+            command += ["--user", user]
+        if workdir:
+            command += ["--workdir", workdir]
+        for key, value in (env or {}).items():
+            command += ["--env", f"{key}={value}"]
+        return [*command, self.container_id, *argv]
+
+    def exec(
+        self,
+        argv: Sequence[str],
+        *,
+        user: str | None = None,
+        workdir: str | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        capture: bool = True,
+        input: str | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        """Run a command in this node and wait for it."""
+        command = self.exec_argv(argv, user=user, workdir=workdir, env=env, interactive=input is not None)
+        return process.run(command, check=check, capture=capture, input=input, timeout=timeout)
+
+    def shell(self, user: str = LAB_USER, tty: bool = True) -> int:
+        """An interactive login shell in this node; returns its exit code."""
+        command = self.exec_argv(
+            ["bash", "--login"],
+            user=user,
+            workdir="/home/lab" if user == LAB_USER else "/",
+            interactive=True,
+            tty=tty,
+        )
+        return process.run(command, check=False, capture=False).returncode
+
+    def read_text(self, path: str) -> str:
+        """A file's contents in this node ('' when it does not exist)."""
+        return self.exec(["cat", path], check=False).stdout
+
+    def write_text(self, path: str, text: str, *, user: str = LAB_USER) -> None:
+        """Write a file in this node (its directory is created)."""
+        script = 'mkdir -p "$(dirname "$1")" && cat > "$1"'
+        self.exec(["sh", "-c", script, "write", path], user=user, input=text)
+
+    def logs(self, tail: int | None = None) -> str:
+        """The container's output (stdout and stderr)."""
+        argv = [docker.DOCKER, "logs"]
+        if tail is not None:
+            argv += ["--tail", str(tail)]
+        result = process.run([*argv, self.container_id], check=False)
+        return result.stdout + result.stderr
+
+    def follow_logs(self) -> int:
+        """Stream the container's output to the terminal until interrupted."""
+        argv = [docker.DOCKER, "logs", "--follow", self.container_id]
+        return process.run(argv, check=False, capture=False).returncode
+
+    def inspect(self) -> dict[str, Any]:
+        """The container's full `docker inspect` record."""
+        found = docker.inspect([self.container_id])
+        return found[0] if found else {}
+
+    def inspect_json(self) -> str:
+        """`docker inspect` of this node, pretty-printed."""
+        return json.dumps(self.inspect(), indent=2, sort_keys=True)
+
+    def kill(self, signal: str = "KILL") -> None:
+        """Send a signal to the container's main process (default SIGKILL)."""
+        process.run([docker.DOCKER, "kill", "--signal", signal, self.container_id])
+
+    def pause(self) -> None:
+        """Freeze every process of the container."""
+        process.run([docker.DOCKER, "pause", self.container_id])
+
+    def unpause(self) -> None:
+        """Resume a paused container."""
+        process.run([docker.DOCKER, "unpause", self.container_id])
+
+    def start(self) -> None:
+        """Start a stopped container again."""
+        process.run([docker.DOCKER, "start", self.container_id])
+
+
+def sort_key(node: Node) -> tuple[int, int]:
+    """Leader first, then workers by number."""
+    if node.role == "leader":
+        return (0, 0)
+    number = node.name.rpartition("-")[2]
+    return (1, int(number) if number.isdigit() else 0)

@@ -1,0 +1,71 @@
+"""The lab's one polling helper: wait for a condition until a deadline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from lab.errors import NotReady
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Check(Generic[T]):
+    """One observation of a condition: whether it holds, and what was seen."""
+
+    ok: bool
+    detail: str
+    value: T
+
+
+def wait_until(
+    check: Callable[[], Check[T]],
+    *,
+    what: str,
+    timeout: float,
+    interval: float = 0.25,
+    progress: Callable[[Check[T]], None] | None = None,
+    diagnostics: Callable[[Check[T] | None], str] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Check[T]:
+    """Poll `check` until it holds; on timeout raise NotReady with the last observation.
+
+    `progress` sees every observation whose detail changed; `diagnostics` (e.g. node
+    logs) is added to the error. An exception from `check` counts as "not yet" and is
+    reported if it was the last thing seen.
+    """
+    deadline = clock() + timeout
+    last: Check[T] | None = None
+    last_error: Exception | None = None
+    shown = None
+    while True:
+        try:
+            last = check()
+            last_error = None
+        except Exception as error:
+            last_error = error
+        if last is not None and last_error is None:
+            if last.ok:
+                if progress and last.detail != shown:
+                    progress(last)
+                return last
+            if progress and last.detail != shown:
+                progress(last)
+                shown = last.detail
+        if clock() >= deadline:
+            break
+        sleep(interval)
+    seen = f"last seen: {last.detail}" if last is not None else "nothing observed"
+    if last_error is not None:
+        seen += f"\nlast check failed: {last_error}"
+    message = f"timed out after {timeout:g}s waiting for {what}; {seen}"
+    if diagnostics is not None:
+        try:
+            message += "\n" + diagnostics(last)
+        except Exception as error:
+            message += f"\n(diagnostics unavailable: {error})"
+    raise NotReady(message)
