@@ -226,8 +226,18 @@ class Lab:
 
 
 @contextlib.contextmanager
-def running_lab(config: LabConfig, *, reuse: bool, say: Say = _say) -> Iterator[Lab]:
-    """A lab that is up for the duration; one this call started is cleaned up after."""
+def running_lab(
+    config: LabConfig,
+    *,
+    reuse: bool,
+    say: Say = _say,
+    on_failure: Callable[[Lab], None] | None = None,
+) -> Iterator[Lab]:
+    """A lab that is up for the duration; one this call started is cleaned up after.
+
+    When start-up fails, `on_failure` (e.g. exporting logs) sees the lab before the
+    half-made lab is removed.
+    """
     lab = Lab(config, say)
     if reuse and lab.is_up():
         say(f"reusing running lab {config.name!r}")
@@ -236,6 +246,9 @@ def running_lab(config: LabConfig, *, reuse: bool, say: Say = _say) -> Iterator[
     try:
         lab.up()
     except BaseException:
+        if on_failure is not None:
+            with contextlib.suppress(Exception):
+                on_failure(lab)
         with contextlib.suppress(LabError):
             lab.clean()
         raise

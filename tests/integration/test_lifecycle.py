@@ -1,0 +1,39 @@
+"""Down keeps the job store; a changed worker count rescales the running lab."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab import slurm
+from lab.cluster import Lab
+from tests.integration.conftest import Cli
+
+pytestmark = pytest.mark.integration
+
+
+def test_down_then_up_keeps_the_job_store(cli: Cli, lab: Lab) -> None:
+    workers = len(lab.workers())
+    lab.leader.write_text("/data/jobstores/kept/marker", "still here\n")
+    assert cli("down").returncode == 0
+    assert lab.nodes() == []
+    up = cli("up", "--workers", str(workers))
+    assert up.returncode == 0, up.stderr
+    assert lab.leader.read_text("/data/jobstores/kept/marker") == "still here\n"
+    lab.leader.exec(["rm", "-rf", "/data/jobstores/kept"])
+
+
+def test_a_changed_worker_count_scales_the_lab(cli: Cli, lab: Lab) -> None:
+    workers = len(lab.workers())
+    try:
+        up = cli("up", "--workers", str(workers + 1))
+        assert up.returncode == 0, up.stderr
+        assert f"{workers + 1}/{workers + 1} workers ready" in up.stderr
+        assert [w.name for w in lab.workers()] == slurm.worker_names(workers + 1)
+        assert [s.name for s in slurm.worker_states(lab.leader)] == slurm.worker_names(workers + 1)
+    finally:
+        down = cli("up", "--workers", str(workers))
+        assert down.returncode == 0, down.stderr
+    assert [w.name for w in lab.workers()] == slurm.worker_names(workers)
+    states = slurm.worker_states(lab.leader)
+    assert [s.name for s in states] == slurm.worker_names(workers)
+    assert all(s.ready for s in states)
