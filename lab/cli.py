@@ -92,7 +92,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             config = replace(config, batch_system=parse_batch_system(args.batch_system))
         plan = Lab(config).up()
         print(
-            f"lab {config.name!r} is up: leader + {plan.workers} workers ready "
+            f"lab {config.name!r} is up: leader + {plan.workers} worker{'s' if plan.workers > 1 else ''} ready "
             f"(`make shell`, `lab status`, `lab run WORKFLOW.py`)"
         )
         return 0

@@ -106,7 +106,8 @@ def ensure_wheelhouse(config: LabConfig, architecture: str, say: Say) -> Path:
         built = sorted(house.glob("toil-*.whl"))
         if not built:
             raise LabError(f"building {config.toil_source} made no toil wheel in {house}")
-        requirement = built[-1].name
+        # The only toil wheel in this wheelhouse; pip finds it there by name.
+        requirement = "toil"
         targets = [str(built[-1])]
     else:
         say(f"resolving toil=={config.toil_version} for Python {IMAGE_PYTHON} into {house}")

@@ -1,0 +1,64 @@
+"""Unit-test fixtures: no Docker, no network; the one subprocess entry point is faked."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lab import process
+
+from .fakes import FakeRun
+
+DATA = Path(__file__).resolve().parent / "data"
+
+# Variables the lab reads; cleared so a developer's shell cannot change a unit test.
+LAB_ENV = (
+    "LAB_NAME",
+    "WORKERS",
+    "BATCH_SYSTEM",
+    "TOIL_VERSION",
+    "TOIL_SOURCE",
+    "BASE_IMAGE",
+    "WORKER_MEMORY",
+    "SLOTS_PER_CPU",
+    "LAB_COMPOSE",
+    "LAB_REUSE",
+    "LAB_WORKERS",
+    "LAB_WORKER_CPUS",
+    "LAB_WORKER_MEMORY_MB",
+    "LAB_SLOTS_PER_CPU",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_lab_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests see none of the lab's variables unless they set them."""
+    for name in LAB_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def no_docker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail loudly if anything reaches a real docker or docker-compose."""
+    real_run = subprocess.run
+
+    def guarded(argv: Any, *args: Any, **kwargs: Any) -> Any:
+        program = os.path.basename(str(argv[0] if isinstance(argv, list | tuple) else argv))
+        if program in ("docker", "docker-compose"):
+            raise AssertionError(f"a unit test tried to run {argv!r}")
+        return real_run(argv, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", guarded)
+
+
+@pytest.fixture
+def fake_run(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRun]:
+    """lab.process.run replaced by a FakeRun (every lab module calls it as process.run)."""
+    fake = FakeRun()
+    monkeypatch.setattr(process, "run", fake)
+    yield fake

@@ -1,0 +1,244 @@
+"""lab/cli.py: argument parsing and dispatch, with a fake Lab (nothing touches Docker)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lab import cli, placement, workflow
+from lab.cluster import UpPlan
+from lab.config import LabConfig
+from lab.errors import NotReady
+from lab.process import Result
+
+T0 = 1_700_000_000.0
+
+
+class FakeNode:
+    answer = Result((), 0, "", "")  # what every exec returns
+
+    def __init__(self, name: str, role: str = "worker", state: str = "running") -> None:
+        self.name, self.role, self.state = name, role, state
+        self.container_name = f"toil-lab-{name}-1"
+        self.health = "healthy"
+        self.execs: list[tuple[list[str], dict[str, Any]]] = []
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def exec(self, argv: list[str], **kwargs: Any) -> Result:
+        self.execs.append((list(argv), kwargs))
+        return self.answer
+
+
+class FakeLab:
+    """Records what the CLI asked of the lab."""
+
+    made: list[FakeLab] = []  # noqa: RUF012
+
+    def __init__(self, config: LabConfig) -> None:
+        self.config = config
+        self.actions: list[str] = []
+        self.by_name = {"leader": FakeNode("leader", "leader"), "worker-2": FakeNode("worker-2")}
+        FakeLab.made.append(self)
+
+    def up(self) -> UpPlan:
+        self.actions.append("up")
+        return UpPlan(workers=self.config.workers or 3, cpus=4, image="toil-lab/node:test")
+
+    def down(self) -> None:
+        self.actions.append("down")
+
+    def clean(self) -> None:
+        self.actions.append("clean")
+
+    def node(self, name: str) -> FakeNode:
+        return self.by_name[name]
+
+    def nodes(self) -> list[FakeNode]:
+        return list(self.by_name.values())
+
+    @property
+    def leader(self) -> FakeNode:
+        return self.by_name["leader"]
+
+
+@pytest.fixture
+def labs(monkeypatch: pytest.MonkeyPatch) -> list[FakeLab]:
+    FakeLab.made = []
+    monkeypatch.setattr(cli, "Lab", FakeLab)
+    return FakeLab.made
+
+
+# --- parsing -----------------------------------------------------------------------------
+
+
+def test_parse_exec() -> None:
+    args = cli.build_parser().parse_args(["exec", "worker-2", "--", "ls", "-l"])
+    assert (args.command, args.node, args.user) == ("exec", "worker-2", None)
+    assert [a for a in args.argv if a != "--"] == ["ls", "-l"]
+
+
+def test_parse_run_keeps_toil_arguments() -> None:
+    args = cli.build_parser().parse_args(["run", "wf.py", "--restart", "--logLevel", "DEBUG"])
+    assert args.workflow == Path("wf.py")
+    assert args.toil_args == ["--restart", "--logLevel", "DEBUG"]
+
+
+def test_parse_shell_defaults_to_the_leader() -> None:
+    args = cli.build_parser().parse_args(["shell"])
+    assert (args.node, args.root) == ("leader", False)
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["launch"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'launch'" in capsys.readouterr().err
+
+
+# --- dispatch ------------------------------------------------------------------------------
+
+
+def test_clean_without_yes_deletes_nothing(labs: list[FakeLab], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["clean"]) == 2
+    assert all(lab.actions == [] for lab in labs)
+    err = capsys.readouterr().err
+    assert "clean deletes every volume of the lab" in err
+    assert "lab clean --yes" in err
+
+
+def test_clean_with_yes(labs: list[FakeLab]) -> None:
+    assert cli.main(["clean", "--yes"]) == 0
+    assert [lab.actions for lab in labs] == [["clean"]]
+
+
+def test_down(labs: list[FakeLab]) -> None:
+    assert cli.main(["down"]) == 0
+    assert [lab.actions for lab in labs] == [["down"]]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "abc",
+            "lab: error: WORKERS='abc' is not a number: give the worker count as a whole number from 1 to 64",
+        ),
+        ("0", "lab: error: WORKERS=0 is out of range: a lab has 1 to 64 workers."),
+    ],
+)
+def test_up_with_bad_workers(
+    labs: list[FakeLab], capsys: pytest.CaptureFixture[str], value: str, message: str
+) -> None:
+    assert cli.main(["up", "--workers", value]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(message)
+    assert out == ""
+    assert labs == []
+
+
+def test_up_with_bad_batch_system(labs: list[FakeLab], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["up", "--batch-system", "lsf"]) == 2
+    assert "choose one of: slurm" in capsys.readouterr().err
+    assert labs == []
+
+
+def test_up(labs: list[FakeLab], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["up", "--workers", "5"]) == 0
+    [lab] = labs
+    assert lab.actions == ["up"]
+    assert lab.config.workers == 5
+    assert "leader + 5 workers ready" in capsys.readouterr().out
+
+
+def test_bad_environment_is_reported_before_anything_starts(
+    labs: list[FakeLab], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WORKER_MEMORY", "lots")
+    assert cli.main(["down"]) == 2
+    assert "WORKER_MEMORY='lots' is not a memory size" in capsys.readouterr().err
+    assert labs == []
+
+
+def test_not_ready_exits_3(
+    labs: list[FakeLab], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def never(self: FakeLab) -> UpPlan:
+        raise NotReady("timed out after 180s waiting for 3 workers")
+
+    monkeypatch.setattr(FakeLab, "up", never)
+    assert cli.main(["up"]) == 3
+    assert capsys.readouterr().err.startswith("lab: not ready: timed out after 180s")
+
+
+def test_exec_runs_the_command_on_the_node(labs: list[FakeLab], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(FakeNode, "answer", Result((), 7, "", ""))
+    assert cli.main(["exec", "worker-2", "--", "ls", "-l"]) == 7
+    [lab] = labs
+    assert lab.by_name["worker-2"].execs == [(["ls", "-l"], {"user": None, "check": False, "capture": False})]
+    assert lab.by_name["leader"].execs == []
+
+
+def test_exec_as_a_user_given_after_the_node(labs: list[FakeLab]) -> None:
+    """`lab exec NODE --user lab -- CMD`: --user is lab's option, not part of the command."""
+    assert cli.main(["exec", "worker-2", "--user", "lab", "--", "id", "-u"]) == 0
+    [lab] = labs
+    assert lab.by_name["worker-2"].execs == [
+        (["id", "-u"], {"user": "lab", "check": False, "capture": False})
+    ]
+
+
+def test_exec_as_a_user_given_before_the_node(labs: list[FakeLab]) -> None:
+    assert cli.main(["exec", "--user", "lab", "worker-2", "--", "id"]) == 0
+    [lab] = labs
+    assert lab.by_name["worker-2"].execs == [(["id"], {"user": "lab", "check": False, "capture": False})]
+
+
+def test_exec_without_a_command(labs: list[FakeLab], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["exec", "worker-2", "--"]) == 2
+    assert "give the command to run after --" in capsys.readouterr().err
+    assert labs[0].by_name["worker-2"].execs == []
+
+
+def test_placement_json(
+    labs: list[FakeLab], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = workflow.RunRecord("fanout.py", "fanout", "/data/jobstores/fanout-1", [], T0, 0)
+    found = placement.parse_records(
+        [
+            json.dumps(
+                {
+                    "event": "start",
+                    "pid": 5,
+                    "process_started": T0,
+                    "sequence": 0,
+                    "time": T0,
+                    "node": "worker-2",
+                    "job_store": "file:/data/jobstores/fanout-1",
+                }
+            ),
+            json.dumps(
+                {
+                    "event": "start",
+                    "pid": 6,
+                    "process_started": T0,
+                    "sequence": 0,
+                    "time": T0,
+                    "node": "worker-2",
+                    "job_store": "/data/jobstores/other",
+                }
+            ),
+        ]
+    )
+    monkeypatch.setattr(workflow, "require_last_run", lambda leader: record)
+    monkeypatch.setattr(placement, "collect", lambda nodes: found)
+    assert cli.main(["placement", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["job_store"] == "/data/jobstores/fanout-1"
+    assert shown["exit_code"] == 0
+    assert [job["pid"] for job in shown["jobs"]] == [5]

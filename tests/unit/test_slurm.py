@@ -1,0 +1,234 @@
+"""lab/slurm.py: slurm.conf for the lab, and sinfo parsed into node states."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lab import slurm
+from lab.process import Result
+from lab.slurm import NodeState, SlurmLayout
+
+LAYOUT = SlurmLayout(cluster="toil-lab", workers=3, cpus=8, memory_mb=2048, slots_per_cpu=4)
+
+
+def conf_lines(layout: SlurmLayout) -> list[str]:
+    return slurm.render_conf(layout).splitlines()
+
+
+def setting(lines: list[str], key: str) -> str:
+    [found] = [line for line in lines if line.startswith(f"{key}=")]
+    return found
+
+
+def test_conf_for_several_workers() -> None:
+    lines = conf_lines(LAYOUT)
+    assert setting(lines, "NodeName") == "NodeName=worker-[1-3] CPUs=8 RealMemory=1920 State=UNKNOWN"
+    assert setting(lines, "PartitionName") == (
+        "PartitionName=lab Nodes=worker-[1-3] Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4"
+    )
+
+
+def test_conf_for_one_worker_names_it_without_a_range() -> None:
+    lines = conf_lines(SlurmLayout("toil-lab", workers=1, cpus=2, memory_mb=1024, slots_per_cpu=6))
+    assert setting(lines, "NodeName") == "NodeName=worker-1 CPUs=2 RealMemory=896 State=UNKNOWN"
+    assert setting(lines, "PartitionName").split()[1] == "Nodes=worker-1"
+    assert setting(lines, "PartitionName").endswith(" OverSubscribe=FORCE:6")
+
+
+def test_conf_for_many_workers() -> None:
+    lines = conf_lines(SlurmLayout("toil-lab", workers=64, cpus=16, memory_mb=4096, slots_per_cpu=1))
+    assert setting(lines, "NodeName") == "NodeName=worker-[1-64] CPUs=16 RealMemory=3968 State=UNKNOWN"
+    assert setting(lines, "PartitionName").endswith("OverSubscribe=FORCE:1")
+
+
+@pytest.mark.parametrize(("memory_mb", "real_memory"), [(2048, 1920), (256, 128), (200, 128), (100, 128)])
+def test_real_memory_leaves_a_margin_with_a_floor(memory_mb: int, real_memory: int) -> None:
+    layout = SlurmLayout("lab", workers=2, cpus=1, memory_mb=memory_mb, slots_per_cpu=1)
+    assert f" RealMemory={real_memory} " in setting(conf_lines(layout), "NodeName")
+
+
+def test_conf_is_configless_and_container_friendly() -> None:
+    lines = conf_lines(LAYOUT)
+    for expected in (
+        "SlurmctldHost=leader",
+        "AuthType=auth/munge",
+        "SlurmctldParameters=enable_configless",
+        "ProctrackType=proctrack/linuxproc",
+        "TaskPlugin=task/none",
+        "SelectType=select/cons_tres",
+        "SelectTypeParameters=CR_CPU_Memory",
+        "StateSaveLocation=/var/lib/lab/slurmctld",
+        "SlurmdSpoolDir=/var/lib/lab/slurmd",
+        "ReturnToService=2",
+    ):
+        assert expected in lines
+    assert not any(line.startswith("ProctrackType=proctrack/cgroup") for line in lines)
+
+
+def test_conf_is_well_formed() -> None:
+    text = slurm.render_conf(LAYOUT)
+    assert text.endswith("\n")
+    keys = [line.split("=", 1)[0] for line in text.splitlines() if line and not line.startswith("#")]
+    assert len(keys) == len(set(keys)), "a setting appears twice"
+    assert all("=" in line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+@pytest.mark.parametrize(
+    ("name", "cluster"),
+    [("toil-lab", "toil_lab"), ("toil-lab-test", "toil_lab_test"), ("My.Lab", "my_lab"), ("lab_2", "lab_2")],
+)
+def test_cluster_name_is_sanitised(name: str, cluster: str) -> None:
+    layout = SlurmLayout(name, workers=1, cpus=1, memory_mb=1024, slots_per_cpu=1)
+    assert setting(conf_lines(layout), "ClusterName") == f"ClusterName={cluster}"
+
+
+def test_layout_from_env() -> None:
+    env = {
+        "LAB_NAME": "toil-lab",
+        "LAB_WORKERS": "3",
+        "LAB_WORKER_CPUS": "8",
+        "LAB_WORKER_MEMORY_MB": "2048",
+        "LAB_SLOTS_PER_CPU": "4",
+    }
+    assert SlurmLayout.from_env(env) == LAYOUT
+
+
+def test_worker_names() -> None:
+    assert slurm.worker_names(3) == ["worker-1", "worker-2", "worker-3"]
+
+
+# --- sinfo -------------------------------------------------------------------
+
+# What `sinfo --noheader --Node --format=%N|%T|%E` prints (Slurm 22.05, unsorted as
+# sinfo may list a node once per partition). sinfo prints "none" when there is no reason.
+SINFO = """\
+worker-10|idle|none
+worker-1|idle|none
+worker-2|mixed|none
+worker-3|idle*|Not responding
+worker-4|down*|Not responding
+worker-5|drained|Kill task failed
+worker-6|draining|maintenance by lab [root@2024-11-29T20:15:02]
+worker-7|allocated|none
+worker-8|completing|none
+worker-9|idle~|none
+
+worker-11|IDLE#|none
+worker-12|unknown|none
+worker-13|drained*|reason with | a pipe
+"""
+
+
+@pytest.fixture(scope="module")
+def states() -> dict[str, NodeState]:
+    return {state.name: state for state in slurm.parse_sinfo(SINFO)}
+
+
+def test_parse_sinfo_sorts_workers_by_number() -> None:
+    names = [state.name for state in slurm.parse_sinfo(SINFO)]
+    assert names == [f"worker-{i}" for i in range(1, 14)]
+
+
+def test_parse_sinfo_states_and_flags(states: dict[str, NodeState]) -> None:
+    assert states["worker-1"] == NodeState("worker-1", "idle", "idle", "")
+    assert states["worker-3"] == NodeState("worker-3", "idle", "idle*", "Not responding")
+    assert states["worker-4"] == NodeState("worker-4", "down", "down*", "Not responding")
+    assert states["worker-9"] == NodeState("worker-9", "idle", "idle~", "")
+    assert states["worker-11"] == NodeState("worker-11", "idle", "idle#", "")
+    assert (states["worker-13"].state, states["worker-13"].raw) == ("drained", "drained*")
+
+
+def test_parse_sinfo_reasons(states: dict[str, NodeState]) -> None:
+    assert states["worker-2"].reason == ""
+    assert states["worker-5"].reason == "Kill task failed"
+    assert states["worker-6"].reason == "maintenance by lab [root@2024-11-29T20:15:02]"
+    assert states["worker-13"].reason == "reason with | a pipe"
+
+
+@pytest.mark.parametrize(
+    ("name", "ready"),
+    [
+        ("worker-1", True),
+        ("worker-2", True),
+        ("worker-7", True),
+        ("worker-8", True),
+        ("worker-10", True),
+        ("worker-3", False),  # idle but not responding
+        ("worker-4", False),
+        ("worker-5", False),
+        ("worker-6", False),
+        ("worker-9", False),  # powered down
+        ("worker-11", False),  # powering up
+        ("worker-12", False),
+        ("worker-13", False),
+    ],
+)
+def test_node_state_ready(states: dict[str, NodeState], name: str, ready: bool) -> None:
+    assert states[name].ready is ready
+
+
+def test_parse_sinfo_keeps_one_line_per_node() -> None:
+    text = "worker-1|idle|none\nworker-1|idle|none\nworker-2|down*|Not responding\n"
+    assert [s.name for s in slurm.parse_sinfo(text)] == ["worker-1", "worker-2"]
+
+
+def test_parse_sinfo_of_nothing() -> None:
+    assert slurm.parse_sinfo("") == []
+    assert slurm.parse_sinfo("\n  \n") == []
+
+
+def test_parse_sinfo_short_line_has_empty_reason() -> None:
+    assert slurm.parse_sinfo("worker-1|idle\n") == [NodeState("worker-1", "idle", "idle", "")]
+
+
+class FakeLeader:
+    def __init__(self, stdout: str) -> None:
+        self.stdout = stdout
+        self.calls: list[list[str]] = []
+
+    def exec(self, argv: Any, *, check: bool = True) -> Result:
+        self.calls.append(list(argv))
+        return Result(tuple(argv), 0, self.stdout, "")
+
+
+def test_worker_states_asks_sinfo_on_the_leader() -> None:
+    leader = FakeLeader("worker-2|idle|none\nworker-1|down*|Not responding\n")
+    assert [s.name for s in slurm.worker_states(leader)] == ["worker-1", "worker-2"]
+    assert leader.calls == [["sinfo", "--noheader", "--Node", "--format=%N|%T|%E"]]
+
+
+def test_reconfigure() -> None:
+    leader = FakeLeader("")
+    slurm.reconfigure(leader)
+    assert leader.calls == [["scontrol", "reconfigure"]]
+
+
+def test_toil_options() -> None:
+    assert slurm.toil_options() == [("--batchSystem", "slurm")]
+
+
+# --- the in-node entry point ---------------------------------------------------
+
+
+def test_main_renders_conf_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LAB_NAME", "toil-lab")
+    monkeypatch.setenv("LAB_WORKERS", "3")
+    monkeypatch.setenv("LAB_WORKER_CPUS", "8")
+    monkeypatch.setenv("LAB_WORKER_MEMORY_MB", "2048")
+    monkeypatch.setenv("LAB_SLOTS_PER_CPU", "4")
+    assert slurm.main(["render-conf"]) == 0
+    out, err = capsys.readouterr()
+    assert out == slurm.render_conf(LAYOUT)
+    assert err == ""
+
+
+@pytest.mark.parametrize("argv", [[], ["render"], ["render-conf", "extra"], ["--help"]])
+def test_main_bad_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert slurm.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "usage: python3 -m lab.slurm render-conf\n"
