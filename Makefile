@@ -24,6 +24,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	# Toil itself, at the version the image pins, for the unit tests of the in-node plugin.
+	$(VENV)/bin/pip install --quiet "toil==$$($(VENV)/bin/python -c 'import lab.config as c; print(c.DEFAULT_TOIL_VERSION)')"
 	@touch $@
 
 lab-up: venv ## build what is missing, start the lab, return when every worker is ready

@@ -16,6 +16,7 @@ from lab.cluster import Lab
 from lab.config import BATCH_SYSTEMS, LEADER, LabConfig, parse_batch_system, parse_workers
 from lab.diagnostics import export_logs
 from lab.errors import LabError, NotReady
+from lab.report import write_report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,12 +58,23 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export-logs", help="every node's logs and inspect output, into a folder")
     export.add_argument("directory", type=Path)
 
-    run = sub.add_parser("run", help="run WORKFLOW.py on the leader: lab run WORKFLOW.py [TOIL_ARGS ...]")
+    run = sub.add_parser(
+        "run",
+        help="run WORKFLOW.py on the leader: lab run [--shared] WORKFLOW.py [TOIL_ARGS ...]",
+        description="Runs the workflow from the leader's private area on slurm_autodeploy, which "
+        "ships it to the workers; --shared puts it on the shared volume and runs it on plain slurm.",
+    )
+    run.add_argument(
+        "--shared", action="store_true", help="shared volume and plain slurm (no auto-deployment)"
+    )
     run.add_argument("workflow", type=Path)
     run.add_argument("toil_args", nargs=argparse.REMAINDER)
 
     where = sub.add_parser("placement", help="where each job of the last run ran")
     where.add_argument("--json", action="store_true")
+
+    report = sub.add_parser("report", help="an HTML page of the last run: a bar per job, a row per process")
+    report.add_argument("directory", nargs="?", type=Path, default=Path("."))
     return parser
 
 
@@ -91,8 +103,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.batch_system is not None:
             config = replace(config, batch_system=parse_batch_system(args.batch_system))
         plan = Lab(config).up()
+        plural = "s" if plan.workers > 1 else ""
         print(
-            f"lab {config.name!r} is up: leader + {plan.workers} worker{'s' if plan.workers > 1 else ''} ready "
+            f"lab {config.name!r} is up: leader + {plan.workers} worker{plural} ready "
             f"(`make shell`, `lab status`, `lab run WORKFLOW.py`)"
         )
         return 0
@@ -115,11 +128,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "shell":
         return lab.node(args.node).shell(user="root" if args.root else "lab", tty=sys.stdin.isatty())
     if command == "exec":
-        argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
-        if not argv:
-            raise LabError("lab exec NODE -- CMD ...: give the command to run after --")
+        argv, user = _exec_command(list(args.argv), args.user)
         node = lab.node(args.node)
-        return node.exec(argv, user=args.user, check=False, capture=False).returncode
+        return node.exec(argv, user=user, check=False, capture=False).returncode
     if command == "logs":
         return _logs(lab, args.node, args.follow, args.tail)
     if command == "export-logs":
@@ -127,7 +138,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"lab: logs of {config.name!r} written to {path}")
         return 0
     if command == "run":
-        record, code = workflow.run_workflow(lab.leader, args.workflow, args.toil_args)
+        record, code = workflow.run_workflow(lab.leader, args.workflow, args.toil_args, shared=args.shared)
         found = placement.for_job_store(placement.collect(lab.nodes()), record.job_store)
         print(f"\nwhere each job ran (job store {record.job_store}):", file=sys.stderr)
         print(placement.format_table(found), file=sys.stderr)
@@ -151,7 +162,26 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"run of {record.workflow} (job store {record.job_store}, exit code {record.exit_code})")
             print(placement.format_table(found))
         return 0
+    if command == "report":
+        record = workflow.require_last_run(lab.leader)
+        found = placement.for_job_store(placement.collect(lab.nodes()), record.job_store)
+        path = write_report(args.directory, record, found)
+        print(f"lab: report of {record.workflow} ({len(found)} jobs) written to {path}")
+        return 0
     raise LabError(f"unknown command {command}")
+
+
+def _exec_command(words: list[str], user: str | None) -> tuple[list[str], str | None]:
+    """Split `[--user U] -- CMD ...` (what follows NODE) into the command and the user."""
+    if "--" in words and (not words or words[0].startswith("-")):
+        cut = words.index("--")
+        options, words = words[:cut], words[cut + 1 :]
+        parser = argparse.ArgumentParser(prog="lab exec NODE", add_help=False)
+        parser.add_argument("--user", default=user)
+        user = parser.parse_args(options).user
+    if not words:
+        raise LabError("lab exec NODE [--user USER] -- CMD ...: give the command to run after --")
+    return words, user
 
 
 def _status(lab: Lab, *, as_json: bool) -> int:

@@ -46,8 +46,8 @@ USER_HOME = "/home/lab"  # the leader's private user-code area
 JOBSTORES_DIR = f"{DATA_DIR}/jobstores"
 SHARED_WORKFLOWS_DIR = f"{DATA_DIR}/workflows"
 
-_LAB_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_MEMORY_RE = re.compile(r"^(\d+)\s*([kmgt]?)i?b?$", re.IGNORECASE)
+_LAB_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+_MEMORY_RE = re.compile(r"(\d+)\s*(?:([kmgt])i?b?)?", re.IGNORECASE)
 
 
 def project_root() -> Path:
@@ -88,8 +88,8 @@ class LabConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> LabConfig:
         """Build and validate the configuration from environment variables."""
         env = os.environ if env is None else env
-        name = env.get("LAB_NAME", DEFAULT_LAB_NAME)
-        if not _LAB_NAME_RE.match(name):
+        name = env.get("LAB_NAME") or DEFAULT_LAB_NAME
+        if not _LAB_NAME_RE.fullmatch(name):
             raise ConfigError(
                 f"LAB_NAME={name!r} is not a valid lab name: use lowercase letters, "
                 "digits, '-' and '_', starting with a letter or digit."
@@ -144,10 +144,10 @@ def parse_batch_system(text: str) -> str:
 
 def parse_memory_mb(text: str, what: str) -> int:
     """Parse '2048', '2048M', '2G' or '2GiB' into mebibytes."""
-    match = _MEMORY_RE.match(text.strip())
+    match = _MEMORY_RE.fullmatch(text.strip())
     if not match:
         raise ConfigError(f"{what}={text!r} is not a memory size: write e.g. 2048M or 2G.")
-    number, unit = int(match.group(1)), match.group(2).lower()
+    number, unit = int(match.group(1)), (match.group(2) or "").lower()
     factor = {"k": 1 / 1024, "": 1, "m": 1, "g": 1024, "t": 1024 * 1024}[unit]
     mb = int(number * factor)
     if mb < 256:
@@ -166,7 +166,7 @@ def _parse_positive(text: str, what: str, most: int) -> int:
 
 
 def _check_toil_version(text: str) -> str:
-    if not re.match(r"^[0-9][0-9A-Za-z.+-]*$", text):
+    if not re.fullmatch(r"[0-9][0-9A-Za-z.+-]*", text):
         raise ConfigError(f"TOIL_VERSION={text!r} is not a version number such as 9.6.0.")
     return text
 

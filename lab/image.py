@@ -21,7 +21,8 @@ DOCKERFILE = Path("images/node/Dockerfile")
 # Everything the node image is built from, besides the wheelhouse (hashed into its tag).
 IMAGE_INPUTS = ("images/node", "lab")
 # Debian releases that debootstrap can make when the base image cannot be pulled.
-DEBIAN_SUITES = {"12": "bookworm", "bookworm": "bookworm", "13": "trixie", "trixie": "trixie"}
+# Only Debian 12: the image's Python (IMAGE_PYTHON) is bookworm's.
+DEBIAN_SUITES = {"12": "bookworm", "bookworm": "bookworm"}
 BOOTSTRAP_LABEL = "org.toil-lab.bootstrapped"
 
 Say = Callable[[str], None]
@@ -82,17 +83,17 @@ def platform_args(architecture: str) -> list[str]:
     return args
 
 
-def wheelhouse_name(config: LabConfig) -> str:
+def wheelhouse_name(config: LabConfig, architecture: str) -> str:
     """The folder name of the wheelhouse this configuration installs from."""
     if config.toil_source is not None:
         digest = hashlib.sha256(str(config.toil_source).encode()).hexdigest()[:10]
-        return f"toil-source-{digest}"
-    return f"toil-{config.toil_version}"
+        return f"toil-source-{digest}-{architecture}"
+    return f"toil-{config.toil_version}-{architecture}"
 
 
 def ensure_wheelhouse(config: LabConfig, architecture: str, say: Say) -> Path:
     """Resolve Toil and its dependencies on the host into a wheelhouse (cached)."""
-    house = config.wheelhouse_root / wheelhouse_name(config)
+    house = config.wheelhouse_root / wheelhouse_name(config, architecture)
     requirements = house / "requirements.txt"
     if requirements.exists() and config.toil_source is None:
         return house

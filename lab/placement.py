@@ -11,8 +11,9 @@ from typing import Any
 from lab.config import PLACEMENT_DIR
 from lab.node import Node
 
-# Prints every record file of a node; nothing (and exit 0) when there are none.
-COLLECT_ARGV = ["sh", "-c", f"cat {PLACEMENT_DIR}/*.jsonl 2>/dev/null; true"]
+# Prints every record file of a node, each ending in a newline even when a killed
+# process left its last line torn (awk 1); nothing, and exit 0, when there are none.
+COLLECT_ARGV = ["sh", "-c", f"awk 1 {PLACEMENT_DIR}/*.jsonl 2>/dev/null; true"]
 
 
 @dataclass(frozen=True)
@@ -54,17 +55,17 @@ def parse_records(lines: Iterable[str]) -> list[Placement]:
             continue
         try:
             record = json.loads(line)
-            key = (record["pid"], record["process_started"], record["sequence"])
+            key = (record["node"], record["pid"], record["process_started"], record["sequence"])
             event = record["event"]
         except (ValueError, KeyError, TypeError):
             continue  # a line cut short by a killed process, or not ours
         if event == "start":
-            starts[(*key, record.get("node"))] = record
+            starts[key] = record
         elif event == "end":
             ends[key] = record
     placements = []
     for key, start in starts.items():
-        end = ends.get(key[:3])
+        end = ends.get(key)
         placements.append(
             Placement(
                 name=str(start.get("unit_name") or start.get("job_name", "")),

@@ -91,13 +91,17 @@ class Recorder:
         job_id = str(getattr(description, "jobStoreID", ""))
         with contextlib.suppress(Exception):
             job_id = str(description.get_chain()[-1].job_store_id)  # type: ignore[union-attr]
-        common = {"pid": self.pid, "sequence": sequence, "process_started": self.started}
+        common = {
+            "node": self.host,
+            "pid": self.pid,
+            "sequence": sequence,
+            "process_started": self.started,
+        }
         self.write(
             {
                 **common,
                 "event": "start",
                 "time": time.time(),
-                "node": self.host,
                 "container": self.container,
                 "job_name": str(getattr(description, "jobName", type(job).__name__)),
                 "unit_name": str(getattr(description, "unitName", "") or ""),
@@ -133,7 +137,7 @@ def install() -> None:
         directory = os.environ.get(DIRECTORY_ENV, DEFAULT_DIRECTORY)
         if not os.path.isdir(directory):
             return
-        import toil.job  # type: ignore[import-not-found]
+        import toil.job
 
         # Read now: Toil's worker replaces os.environ with the leader's.
         recorder = Recorder(directory, os.environ.get("SLURM_JOB_ID", ""))

@@ -1,25 +1,36 @@
-"""`lab run`: a workflow file run on the leader, with the lab's batch-system options."""
+"""Workflows on the lab: `lab run`, user code on the leader, and the record of each run.
+
+By default a workflow stays in the leader's private area (/home/lab) and runs on a
+batch system that ships it to the workers (`slurm_autodeploy`, see lab/deploy.py).
+`--shared` puts it on the shared volume and runs it on Toil's plain `slurm`, which
+needs the code at the same path on every node, as on an HPC site's shared home.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lab import slurm
 from lab.config import (
+    IMAGE_PYTHON,
     JOBSTORES_DIR,
     LAB_USER,
     RUNS_DIR,
     SHARED_WORKFLOWS_DIR,
     TOIL_WORK_DIR,
+    USER_HOME,
 )
 from lab.errors import ConfigError, LabError
 from lab.node import Node
+from lab.process import Result
 
 LAST_RUN = f"{RUNS_DIR}/last.json"
+PRIVATE_WORKFLOWS_DIR = f"{USER_HOME}/workflows"
+VENVS_DIR = f"{USER_HOME}/venvs"
 # Requests that fit a lab worker several times over (Toil's default is 2 GiB of
 # memory per job, which would leave one job per worker).
 DEFAULT_OPTIONS: tuple[tuple[str, str | None], ...] = (
@@ -31,7 +42,7 @@ DEFAULT_OPTIONS: tuple[tuple[str, str | None], ...] = (
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What `lab run` did, kept on the leader so `lab placement` finds the last run."""
+    """What a run did, kept on the leader so `lab placement` finds the last run."""
 
     workflow: str
     module: str
@@ -79,14 +90,16 @@ def merge_options(defaults: Sequence[tuple[str, str | None]], user: Sequence[str
     return merged + list(user)
 
 
-def toil_argv(module: str, job_store: str, user_args: Sequence[str]) -> list[str]:
-    """The command that runs the workflow module on the leader."""
-    defaults = [*slurm.toil_options(), *DEFAULT_OPTIONS]
-    return ["python3", "-m", module, job_store, *merge_options(defaults, user_args)]
+def toil_argv(
+    python: str, module: str, job_store: str, user_args: Sequence[str], *, auto_deploy: bool
+) -> list[str]:
+    """The command that runs a workflow module on the leader."""
+    defaults = [*slurm.toil_options(auto_deploy=auto_deploy), *DEFAULT_OPTIONS]
+    return [python, "-m", module, job_store, *merge_options(defaults, user_args)]
 
 
 def last_run(leader: Node) -> RunRecord | None:
-    """The record of the last `lab run` on this lab, if any."""
+    """The record of the last run on this lab, if any."""
     text = leader.read_text(LAST_RUN)
     if not text.strip():
         return None
@@ -98,9 +111,37 @@ def save_run(leader: Node, record: RunRecord) -> None:
     leader.write_text(LAST_RUN, json.dumps(asdict(record), indent=2) + "\n", user="root")
 
 
-def run_workflow(leader: Node, path: Path, user_args: Sequence[str]) -> tuple[RunRecord, int]:
-    """Put the workflow on the shared volume and run it from the leader; return its exit code."""
-    module = check_workflow(path)
+def require_last_run(leader: Node) -> RunRecord:
+    """The last run, or a clear error when there is none."""
+    record = last_run(leader)
+    if record is None:
+        raise LabError("no workflow has run on this lab yet: try `lab run WORKFLOW.py`")
+    return record
+
+
+def new_job_store(module: str) -> str:
+    """A fresh job store path on the shared volume."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return f"{JOBSTORES_DIR}/{module}-{stamp}-{time.time_ns() % 1_000_000:06d}"
+
+
+def run_module(
+    leader: Node,
+    module: str,
+    user_args: Sequence[str],
+    *,
+    workdir: str,
+    python: str = "python3",
+    auto_deploy: bool = True,
+    label: str | None = None,
+    capture: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> tuple[RunRecord, Result]:
+    """Run a workflow module on the leader as the lab user and record the run.
+
+    `--restart` among the arguments reuses the last run's job store; otherwise the run
+    gets a fresh one. With capture=False the output goes to this terminal.
+    """
     user_args = list(user_args)
     if "--restart" in user_args:
         previous = last_run(leader)
@@ -108,30 +149,93 @@ def run_workflow(leader: Node, path: Path, user_args: Sequence[str]) -> tuple[Ru
             raise ConfigError("--restart: this lab has no previous run to restart")
         job_store = previous.job_store
     else:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        job_store = f"{JOBSTORES_DIR}/{module}-{stamp}-{time.time_ns() % 1_000_000:06d}"
-    # Plain Slurm does not ship code to workers: the workflow goes where every node sees it.
-    leader.write_text(f"{SHARED_WORKFLOWS_DIR}/{module}.py", path.read_text())
+        job_store = new_job_store(module)
     leader.exec(["mkdir", "-p", JOBSTORES_DIR], user=LAB_USER)
-    argv = toil_argv(module, job_store, user_args)
-    record = RunRecord(str(path), module, job_store, argv, time.time())
+    argv = toil_argv(python, module, job_store, user_args, auto_deploy=auto_deploy)
+    record = RunRecord(label or module, module, job_store, argv, time.time())
     save_run(leader, record)
-    exit_code = leader.exec(
+    result = leader.exec(
         argv,
         user=LAB_USER,
-        workdir=SHARED_WORKFLOWS_DIR,
-        env={"PYTHONUNBUFFERED": "1"},
+        workdir=workdir,
+        env={"PYTHONUNBUFFERED": "1", **(env or {})},
         check=False,
-        capture=False,
-    ).returncode
-    finished = RunRecord(**{**asdict(record), "exit_code": exit_code})
+        capture=capture,
+    )
+    finished = RunRecord(**{**asdict(record), "exit_code": result.returncode})
     save_run(leader, finished)
-    return finished, exit_code
+    return finished, result
 
 
-def require_last_run(leader: Node) -> RunRecord:
-    """The last run, or a clear error when there is none."""
-    record = last_run(leader)
-    if record is None:
-        raise LabError("no workflow has run on this lab yet: try `lab run WORKFLOW.py`")
-    return record
+def run_workflow(
+    leader: Node, path: Path, user_args: Sequence[str], *, shared: bool = False
+) -> tuple[RunRecord, int]:
+    """`lab run`: copy the workflow to the leader and run it; return its exit code."""
+    module = check_workflow(path)
+    # Privately, the workflow gets a folder of its own: Toil ships the whole folder
+    # of a script it auto-deploys.
+    workdir = SHARED_WORKFLOWS_DIR if shared else f"{PRIVATE_WORKFLOWS_DIR}/{module}"
+    leader.write_text(f"{workdir}/{module}.py", path.read_text())
+    record, result = run_module(
+        leader, module, user_args, workdir=workdir, auto_deploy=not shared, label=str(path)
+    )
+    return record, result.returncode
+
+
+@dataclass(frozen=True)
+class Virtualenv:
+    """A virtualenv in the leader's private area, over the image's Toil."""
+
+    leader: Node
+    name: str
+
+    @property
+    def path(self) -> str:
+        """Where the virtualenv lives on the leader."""
+        return f"{VENVS_DIR}/{self.name}"
+
+    @property
+    def python(self) -> str:
+        """The virtualenv's interpreter."""
+        return f"{self.path}/bin/python"
+
+    @property
+    def site_packages(self) -> str:
+        """Where its packages go."""
+        return f"{self.path}/lib/python{IMAGE_PYTHON}/site-packages"
+
+    def create(self) -> Virtualenv:
+        """Make it afresh, seeing the image's Toil through --system-site-packages."""
+        self.leader.exec(["rm", "-rf", self.path], user=LAB_USER)
+        self.leader.exec(
+            ["python3", "-m", "venv", "--system-site-packages", "--without-pip", self.path], user=LAB_USER
+        )
+        return self
+
+    def install_module(self, dotted: str, source: str) -> str:
+        """Write `source` as module `dotted` (e.g. foo.bar) into site-packages; return its path."""
+        parts = dotted.split(".")
+        if not all(part.isidentifier() for part in parts):
+            raise ConfigError(f"{dotted!r} is not a dotted module name")
+        directory = "/".join([self.site_packages, *parts[:-1]])
+        for depth in range(1, len(parts)):
+            package = "/".join([self.site_packages, *parts[:depth]])
+            self.leader.write_text(f"{package}/__init__.py", "")
+        path = f"{directory}/{parts[-1]}.py"
+        self.leader.write_text(path, source)
+        return path
+
+    def run(
+        self, module: str, user_args: Sequence[str], *, auto_deploy: bool = True
+    ) -> tuple[RunRecord, Result]:
+        """Run a module of this virtualenv as a workflow, output captured."""
+        return run_module(
+            self.leader,
+            module,
+            user_args,
+            workdir=USER_HOME,
+            python=self.python,
+            auto_deploy=auto_deploy,
+            label=f"{self.name}:{module}",
+            capture=True,
+        )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,6 @@ import pytest
 from lab import process
 
 from .fakes import FakeRun
-
-DATA = Path(__file__).resolve().parent / "data"
 
 # Variables the lab reads; cleared so a developer's shell cannot change a unit test.
 LAB_ENV = (

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lab.errors import CommandFailed
 from lab.process import Result
+
+# Recorded inputs: `docker inspect` output of a lab's containers.
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @dataclass

@@ -38,13 +38,10 @@ class FakeNode:
 class FakeLab:
     """Records what the CLI asked of the lab."""
 
-    made: list[FakeLab] = []  # noqa: RUF012
-
     def __init__(self, config: LabConfig) -> None:
         self.config = config
         self.actions: list[str] = []
         self.by_name = {"leader": FakeNode("leader", "leader"), "worker-2": FakeNode("worker-2")}
-        FakeLab.made.append(self)
 
     def up(self) -> UpPlan:
         self.actions.append("up")
@@ -69,9 +66,15 @@ class FakeLab:
 
 @pytest.fixture
 def labs(monkeypatch: pytest.MonkeyPatch) -> list[FakeLab]:
-    FakeLab.made = []
-    monkeypatch.setattr(cli, "Lab", FakeLab)
-    return FakeLab.made
+    """Every Lab the CLI makes, in order; each is a FakeLab."""
+    made: list[FakeLab] = []
+
+    def make(config: LabConfig) -> FakeLab:
+        made.append(FakeLab(config))
+        return made[-1]
+
+    monkeypatch.setattr(cli, "Lab", make)
+    return made
 
 
 # --- parsing -----------------------------------------------------------------------------
@@ -87,6 +90,12 @@ def test_parse_run_keeps_toil_arguments() -> None:
     args = cli.build_parser().parse_args(["run", "wf.py", "--restart", "--logLevel", "DEBUG"])
     assert args.workflow == Path("wf.py")
     assert args.toil_args == ["--restart", "--logLevel", "DEBUG"]
+
+
+def test_parse_run_shared() -> None:
+    args = cli.build_parser().parse_args(["run", "--shared", "wf.py", "--logLevel", "DEBUG"])
+    assert (args.shared, args.workflow, args.toil_args) == (True, Path("wf.py"), ["--logLevel", "DEBUG"])
+    assert cli.build_parser().parse_args(["run", "wf.py"]).shared is False
 
 
 def test_parse_shell_defaults_to_the_leader() -> None:
@@ -199,10 +208,70 @@ def test_exec_as_a_user_given_before_the_node(labs: list[FakeLab]) -> None:
     assert lab.by_name["worker-2"].execs == [(["id"], {"user": "lab", "check": False, "capture": False})]
 
 
+def test_exec_keeps_a_double_dash_inside_the_command(labs: list[FakeLab]) -> None:
+    assert cli.main(["exec", "worker-2", "--", "git", "diff", "--", "README"]) == 0
+    [lab] = labs
+    assert lab.by_name["worker-2"].execs[0][0] == ["git", "diff", "--", "README"]
+
+
+@pytest.mark.parametrize(
+    ("words", "command", "user"),
+    [
+        (["--", "ls", "-l"], ["ls", "-l"], None),
+        (["--user", "lab", "--", "id"], ["id"], "lab"),
+        (["--user=lab", "--", "id"], ["id"], "lab"),
+        (["ls", "-l"], ["ls", "-l"], None),
+        (["git", "diff", "--", "README"], ["git", "diff", "--", "README"], None),
+        (["--", "git", "diff", "--", "README"], ["git", "diff", "--", "README"], None),
+    ],
+)
+def test_exec_command_splits_options_from_the_command(
+    words: list[str], command: list[str], user: str | None
+) -> None:
+    assert cli._exec_command(words, None) == (command, user)
+
+
+def test_exec_command_keeps_a_user_given_before_the_node() -> None:
+    assert cli._exec_command(["--", "id"], "root") == (["id"], "root")
+    assert cli._exec_command(["--user", "lab", "--", "id"], "root") == (["id"], "lab")
+
+
+def test_exec_command_rejects_an_unknown_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as error:
+        cli._exec_command(["--root", "--", "id"], None)
+    assert error.value.code == 2
+    assert "unrecognized arguments: --root" in capsys.readouterr().err
+
+
 def test_exec_without_a_command(labs: list[FakeLab], capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["exec", "worker-2", "--"]) == 2
     assert "give the command to run after --" in capsys.readouterr().err
     assert labs[0].by_name["worker-2"].execs == []
+
+
+@pytest.mark.parametrize(("shared", "words"), [(True, ["--shared"]), (False, [])])
+def test_run_passes_shared_to_the_workflow(
+    labs: list[FakeLab],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    shared: bool,
+    words: list[str],
+) -> None:
+    record = workflow.RunRecord("wf.py", "wf", "/data/jobstores/wf-1", [], T0, 5)
+    runs: list[tuple[Any, Path, list[str], bool]] = []
+
+    def run_workflow(leader: Any, path: Path, toil_args: list[str], *, shared: bool) -> tuple[Any, int]:
+        runs.append((leader, path, list(toil_args), shared))
+        return record, 5
+
+    monkeypatch.setattr(workflow, "run_workflow", run_workflow)
+    monkeypatch.setattr(placement, "collect", lambda nodes: [])
+    assert cli.main(["run", *words, "wf.py", "--logLevel", "DEBUG"]) == 5
+    [lab] = labs
+    assert runs == [(lab.leader, Path("wf.py"), ["--logLevel", "DEBUG"], shared)]
+    err = capsys.readouterr().err
+    assert "where each job ran (job store /data/jobstores/wf-1)" in err
+    assert "no jobs recorded for this run" in err
 
 
 def test_placement_json(

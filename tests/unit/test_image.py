@@ -11,7 +11,7 @@ import pytest
 
 from lab import image
 from lab.config import LabConfig
-from lab.errors import ConfigError
+from lab.errors import ConfigError, LabError
 
 from .fakes import FakeRun
 
@@ -24,8 +24,10 @@ from .fakes import FakeRun
         ("debian:12", "bookworm"),
         ("debian:12-slim", "bookworm"),
         ("docker.io/library/debian:bookworm-slim", "bookworm"),
-        ("library/debian:trixie-slim", "trixie"),
-        ("debian:13", "trixie"),
+        # Debian 13 is not made: the image's Python is pinned to bookworm's 3.11.
+        ("library/debian:trixie-slim", None),
+        ("debian:trixie-slim", None),
+        ("debian:13", None),
         ("ubuntu:jammy", None),
         ("debian:buster", None),
         ("debian:bookworm-20241111-slim", None),
@@ -64,15 +66,19 @@ def config_at(root: Path, **changes: object) -> LabConfig:
 
 
 def test_wheelhouse_name_for_a_version(tmp_path: Path) -> None:
-    assert image.wheelhouse_name(config_at(tmp_path, toil_version="9.7.0")) == "toil-9.7.0"
+    config = config_at(tmp_path, toil_version="9.7.0")
+    assert image.wheelhouse_name(config, "x86_64") == "toil-9.7.0-x86_64"
+    assert image.wheelhouse_name(config, "arm64") == "toil-9.7.0-arm64"
 
 
 def test_wheelhouse_name_for_a_source_checkout(tmp_path: Path) -> None:
-    one = image.wheelhouse_name(config_at(tmp_path, toil_source=tmp_path / "toil"))
-    two = image.wheelhouse_name(config_at(tmp_path, toil_source=tmp_path / "toil-fork"))
-    assert re.fullmatch(r"toil-source-[0-9a-f]{10}", one)
-    assert one == image.wheelhouse_name(config_at(tmp_path, toil_source=tmp_path / "toil"))
+    one = image.wheelhouse_name(config_at(tmp_path, toil_source=tmp_path / "toil"), "x86_64")
+    two = image.wheelhouse_name(config_at(tmp_path, toil_source=tmp_path / "toil-fork"), "x86_64")
+    assert re.fullmatch(r"toil-source-[0-9a-f]{10}-x86_64", one)
+    assert one == image.wheelhouse_name(config_at(tmp_path, toil_source=tmp_path / "toil"), "x86_64")
     assert one != two
+    arm = image.wheelhouse_name(config_at(tmp_path, toil_source=tmp_path / "toil"), "arm64")
+    assert arm == one.removesuffix("-x86_64") + "-arm64"
 
 
 @pytest.fixture
@@ -84,7 +90,7 @@ def fake_root(tmp_path: Path) -> tuple[LabConfig, Path]:
     (tmp_path / "lab").mkdir()
     (tmp_path / "lab" / "slurm.py").write_text("CLUSTER_PARTITION = 'lab'\n")
     (tmp_path / "lab" / "recorder.py").write_text("pass\n")
-    house = tmp_path / "build" / "wheelhouse" / "toil-9.6.0"
+    house = tmp_path / "build" / "wheelhouse" / "toil-9.6.0-x86_64"
     house.mkdir(parents=True)
     (house / "toil-9.6.0-py3-none-any.whl").write_bytes(b"PK" + b"\0" * 100)
     (house / "requirements.txt").write_text("toil==9.6.0\n")
@@ -157,12 +163,23 @@ def test_a_resolved_wheelhouse_is_reused(fake_root: tuple[LabConfig, Path], fake
     assert fake_run.calls == []
 
 
+def test_a_wheelhouse_of_another_architecture_is_not_reused(
+    fake_root: tuple[LabConfig, Path], fake_run: FakeRun
+) -> None:
+    config, house = fake_root
+    fake_run.on(sys.executable, "-m", "pip", "download")
+    arm = image.ensure_wheelhouse(config, "arm64", say=lambda _: None)
+    assert arm == house.parent / "toil-9.6.0-arm64"
+    assert [argv[3:6] for argv in fake_run.argvs] == [["download", "--dest", str(arm)]]
+    assert (house / "requirements.txt").read_text() == "toil==9.6.0\n"
+
+
 def test_wheelhouse_is_resolved_with_pip_download(tmp_path: Path, fake_run: FakeRun) -> None:
     fake_run.on(sys.executable, "-m", "pip", "download")
     config = config_at(tmp_path, toil_version="9.6.0")
     said: list[str] = []
     house = image.ensure_wheelhouse(config, "arm64", say=said.append)
-    assert house == tmp_path / "build" / "wheelhouse" / "toil-9.6.0"
+    assert house == tmp_path / "build" / "wheelhouse" / "toil-9.6.0-arm64"
     assert fake_run.argvs == [
         [
             sys.executable,
@@ -188,7 +205,8 @@ def test_an_unresolvable_version_is_a_config_error(tmp_path: Path, fake_run: Fak
     assert message.startswith("could not resolve toil==0.0.1 into a wheelhouse for Python 3.11")
     assert "check TOIL_VERSION" in message
     assert "No matching distribution found" in message
-    assert not (tmp_path / "build" / "wheelhouse" / "toil-0.0.1" / "requirements.txt").exists()
+    assert (tmp_path / "build" / "wheelhouse" / "toil-0.0.1-x86_64").is_dir()
+    assert not (tmp_path / "build" / "wheelhouse" / "toil-0.0.1-x86_64" / "requirements.txt").exists()
 
 
 def test_an_existing_image_is_not_rebuilt(fake_root: tuple[LabConfig, Path], fake_run: FakeRun) -> None:
@@ -197,3 +215,19 @@ def test_an_existing_image_is_not_rebuilt(fake_root: tuple[LabConfig, Path], fak
     fake_run.on("docker", "image", "inspect", tag)
     assert image.ensure_node_image(config, "x86_64", say=lambda _: None) == tag
     assert fake_run.argvs == [["docker", "image", "inspect", tag]]
+
+
+@pytest.mark.parametrize("reference", ["debian:trixie-slim", "debian:13"])
+def test_a_trixie_base_that_cannot_be_pulled_is_not_bootstrapped(
+    reference: str, tmp_path: Path, fake_run: FakeRun
+) -> None:
+    fake_run.on("docker", "image", "inspect", returncode=1)
+    fake_run.on("docker", "pull", returncode=1)
+    config = config_at(tmp_path, base_image=reference)
+    with pytest.raises(LabError) as error:
+        image.ensure_base_image(config, say=lambda _: None)
+    assert str(error.value).startswith(
+        f"cannot pull BASE_IMAGE={reference} and cannot make it here "
+        "(debootstrap makes Debian images only: bookworm)."
+    )
+    assert fake_run.argvs == [["docker", "image", "inspect", reference], ["docker", "pull", reference]]

@@ -9,8 +9,7 @@ import pytest
 
 from lab.node import Node, sort_key
 
-from .conftest import DATA
-from .fakes import FakeRun
+from .fakes import DATA, FakeRun
 
 LEADER_ID = "5a1c3e7f9b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a"
 

@@ -39,9 +39,12 @@ def start(node: str, pid: int, started: float, sequence: int, time: float, **ext
     return json.dumps(record, sort_keys=True)
 
 
-def end(pid: int, started: float, sequence: int, time: float, status: str = "ok", error: str = "") -> str:
+def end(
+    node: str, pid: int, started: float, sequence: int, time: float, status: str = "ok", error: str = ""
+) -> str:
     record: dict[str, Any] = {
         "event": "end",
+        "node": node,
         "pid": pid,
         "process_started": started,
         "sequence": sequence,
@@ -58,8 +61,8 @@ def test_pairs_start_and_end_across_nodes_with_the_same_pid() -> None:
     lines = [
         start("worker-1", 57, T0, 0, T0 + 1.0),
         start("worker-2", 57, T0 + 0.5, 0, T0 + 1.5),
-        end(57, T0 + 0.5, 0, T0 + 4.0, status="failed", error="RuntimeError: boom"),
-        end(57, T0, 0, T0 + 2.0),
+        end("worker-2", 57, T0 + 0.5, 0, T0 + 4.0, status="failed", error="RuntimeError: boom"),
+        end("worker-1", 57, T0, 0, T0 + 2.0),
     ]
     one, two = placement.parse_records(lines)
     assert (one.node, one.pid, one.start, one.end, one.status, one.error) == (
@@ -79,9 +82,28 @@ def test_pairs_start_and_end_across_nodes_with_the_same_pid() -> None:
     )
 
 
+def test_an_end_pairs_only_with_the_start_of_its_own_node() -> None:
+    # Two containers can start a worker with the same pid in the same instant; only
+    # the node tells their records apart.
+    lines = [
+        start("worker-1", 57, T0, 0, T0 + 1.0),
+        start("worker-2", 57, T0, 0, T0 + 1.5),
+        end("worker-2", 57, T0, 0, T0 + 3.0, status="failed", error="OSError: gone"),
+    ]
+    one, two = placement.parse_records(lines)
+    assert (one.node, one.status, one.end, one.error) == ("worker-1", "unfinished", None, "")
+    assert (two.node, two.status, two.end, two.error) == ("worker-2", "failed", T0 + 3.0, "OSError: gone")
+
+
+def test_an_end_from_another_node_does_not_finish_a_job() -> None:
+    lines = [start("worker-1", 57, T0, 0, T0 + 1.0), end("worker-3", 57, T0, 0, T0 + 2.0)]
+    [p] = placement.parse_records(lines)
+    assert (p.node, p.status, p.end) == ("worker-1", "unfinished", None)
+
+
 def test_all_fields_of_a_placement() -> None:
     [p] = placement.parse_records(
-        [start("worker-3", 9, T0, 0, T0 + 1, unit_name="child 3"), end(9, T0, 0, T0 + 2)]
+        [start("worker-3", 9, T0, 0, T0 + 1, unit_name="child 3"), end("worker-3", 9, T0, 0, T0 + 2)]
     )
     assert p == Placement(
         name="child 3",
@@ -117,9 +139,9 @@ def test_start_without_end_is_unfinished() -> None:
 def test_torn_last_line_is_skipped() -> None:
     lines = [
         start("worker-1", 42, T0, 0, T0 + 1),
-        end(42, T0, 0, T0 + 2),
+        end("worker-1", 42, T0, 0, T0 + 2),
         start("worker-1", 42, T0, 1, T0 + 3),
-        end(42, T0, 1, T0 + 4)[:25],  # the process was killed mid-write
+        end("worker-1", 42, T0, 1, T0 + 4)[:25],  # the process was killed mid-write
     ]
     first, second = placement.parse_records(lines)
     assert (first.sequence, first.status) == (0, "ok")
@@ -140,8 +162,8 @@ def test_sequence_and_time_order() -> None:
         start("worker-2", 8, T0, 1, T0 + 5),
         start("worker-1", 3, T0, 0, T0 + 2),
         start("worker-2", 8, T0, 0, T0 + 1),
-        end(8, T0, 1, T0 + 6),
-        end(8, T0, 0, T0 + 2),
+        end("worker-2", 8, T0, 1, T0 + 6),
+        end("worker-2", 8, T0, 0, T0 + 2),
     ]
     found = placement.parse_records(lines)
     assert [(p.node, p.sequence) for p in found] == [("worker-2", 0), ("worker-1", 0), ("worker-2", 1)]
@@ -166,9 +188,9 @@ def test_format_table() -> None:
     found = placement.parse_records(
         [
             start("worker-1", 10, T0, 0, T0, unit_name="root"),
-            end(10, T0, 0, T0 + 1.25),
+            end("worker-1", 10, T0, 0, T0 + 1.25),
             start("worker-2", 10, T0 + 0.1, 0, T0 + 1.5, job_name="fanout.child"),
-            end(10, T0 + 0.1, 0, T0 + 3.0, status="failed", error="x"),
+            end("worker-2", 10, T0 + 0.1, 0, T0 + 3.0, status="failed", error="x"),
             start("worker-2", 10, T0 + 0.1, 1, T0 + 3.5),
         ]
     )
@@ -209,12 +231,15 @@ class RecordingNode:
 
 
 def test_collect_reads_every_running_node() -> None:
-    one = RecordingNode("worker-1", start("worker-1", 5, T0, 0, T0 + 1) + "\n" + end(5, T0, 0, T0 + 2) + "\n")
+    one = RecordingNode(
+        "worker-1", start("worker-1", 5, T0, 0, T0 + 1) + "\n" + end("worker-1", 5, T0, 0, T0 + 2) + "\n"
+    )
     two = RecordingNode("worker-2", start("worker-2", 5, T0 + 1, 0, T0 + 3) + "\n")
     stopped = RecordingNode("worker-3", "", running=False)
     found = placement.collect([one, two, stopped])  # type: ignore[list-item]
     assert [(p.node, p.status) for p in found] == [("worker-1", "ok"), ("worker-2", "unfinished")]
-    assert one.calls == [["sh", "-c", "cat /var/lib/lab/placement/*.jsonl 2>/dev/null; true"]]
+    # awk, not cat: awk ends a torn last line, so it cannot join the next file's first.
+    assert one.calls == [["sh", "-c", "awk 1 /var/lib/lab/placement/*.jsonl 2>/dev/null; true"]]
     assert two.calls == one.calls
     assert stopped.calls == []
 
@@ -228,6 +253,7 @@ class LocalNode:
 
     def exec(self, argv: Sequence[str], **kwargs: Any) -> Result:
         argv = [arg.replace(PLACEMENT_DIR, str(self.root)) for arg in argv]
+        assert any(str(self.root) in arg for arg in argv), f"{argv!r} does not read the placement dir"
         done = subprocess.run(argv, capture_output=True, text=True, check=True)
         return Result(tuple(argv), done.returncode, done.stdout, done.stderr)
 
@@ -239,8 +265,22 @@ def test_collect_of_a_node_without_records(tmp_path: Path) -> None:
 def test_a_torn_file_does_not_swallow_the_next_files_first_record(tmp_path: Path) -> None:
     """A killed worker leaves its own file without a final newline; the next file must still count."""
     killed = tmp_path / "worker-1-100-1700000000000.jsonl"
-    killed.write_text(start("worker-1", 100, T0, 0, T0 + 1) + "\n" + end(100, T0, 0, T0 + 2)[:30])
+    killed.write_text(start("worker-1", 100, T0, 0, T0 + 1) + "\n" + end("worker-1", 100, T0, 0, T0 + 2)[:30])
     alive = tmp_path / "worker-1-200-1700000005000.jsonl"
-    alive.write_text(start("worker-1", 200, T0 + 5, 0, T0 + 6) + "\n" + end(200, T0 + 5, 0, T0 + 7) + "\n")
+    alive.write_text(
+        start("worker-1", 200, T0 + 5, 0, T0 + 6) + "\n" + end("worker-1", 200, T0 + 5, 0, T0 + 7) + "\n"
+    )
     found = placement.collect([LocalNode(tmp_path)])  # type: ignore[list-item]
     assert [(p.pid, p.status) for p in found] == [(100, "unfinished"), (200, "ok")]
+
+
+def test_a_file_without_a_final_newline_keeps_its_last_record(tmp_path: Path) -> None:
+    (tmp_path / "worker-1-100-1700000000000.jsonl").write_text(
+        start("worker-1", 100, T0, 0, T0 + 1) + "\n" + end("worker-1", 100, T0, 0, T0 + 2)
+    )
+    (tmp_path / "worker-1-200-1700000005000.jsonl").write_text(
+        start("worker-1", 200, T0 + 5, 0, T0 + 6) + "\n"
+    )
+    (tmp_path / "notes.txt").write_text(start("worker-1", 300, T0 + 9, 0, T0 + 9) + "\n")
+    found = placement.collect([LocalNode(tmp_path)])  # type: ignore[list-item]
+    assert [(p.pid, p.status) for p in found] == [(100, "ok"), (200, "unfinished")]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -89,12 +89,12 @@ def test_a_job_writes_start_and_end(made: Recorder) -> None:
     with made.job(fake_job("fanout.child", unit="child 3"), fake_file_store()):
         assert len(records(made.path)) == 1  # the start is on disk while the job runs
     start, end = records(made.path)
-    common = {"pid": os.getpid(), "sequence": 0, "process_started": made.started}
+    # Both records carry what pairs them: node, pid, process start and sequence.
+    common = {"node": "worker-2", "pid": os.getpid(), "sequence": 0, "process_started": made.started}
     assert start == {
         **common,
         "event": "start",
         "time": start["time"],
-        "node": "worker-2",
         "container": CONTAINER,
         "job_name": "fanout.child",
         "unit_name": "child 3",
@@ -112,6 +112,7 @@ def test_a_failing_job_is_recorded_and_its_error_raised(made: Recorder) -> None:
         raise ValueError("bad input")
     _, end = records(made.path)
     assert (end["event"], end["status"], end["error"]) == ("end", "failed", "ValueError: bad input")
+    assert (end["node"], end["pid"], end["sequence"]) == ("worker-2", os.getpid(), 0)
 
 
 def test_a_long_error_is_cut(made: Recorder) -> None:
@@ -214,6 +215,30 @@ def test_round_trip_through_placement(made: Recorder) -> None:
     ]
 
 
+def test_two_nodes_with_the_same_pid_and_start_pair_by_node(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Containers have their own pid namespaces; the node keeps their records apart."""
+    monkeypatch.setattr(recorder, "container_id", lambda: CONTAINER)
+    made = []
+    for host in ("worker-1", "worker-2"):
+        monkeypatch.setattr(socket, "gethostname", lambda host=host: host)
+        (tmp_path / host).mkdir()
+        made.append(Recorder(str(tmp_path / host), "17"))
+    one, two = made
+    two.started = one.started
+    with one.job(fake_job("fanout.child", unit="child 1"), fake_file_store()):
+        pass
+    with pytest.raises(OSError), two.job(fake_job("fanout.child", unit="child 2"), fake_file_store()):
+        raise OSError("disk full")
+    lines = Path(one.path).read_text().splitlines() + Path(two.path).read_text().splitlines()
+    found = sorted(placement.parse_records(lines), key=lambda p: p.node)
+    assert [(p.node, p.pid, p.name, p.status, p.error) for p in found] == [
+        ("worker-1", os.getpid(), "child 1", "ok", ""),
+        ("worker-2", os.getpid(), "child 2", "failed", "OSError: disk full"),
+    ]
+
+
 def test_container_id_is_read_from_the_mount_table(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     mountinfo = tmp_path / "mountinfo"
     mountinfo.write_text(
@@ -240,7 +265,7 @@ def fake_toil(monkeypatch: pytest.MonkeyPatch) -> type:
     """A stand-in `toil.job` whose Job._executor is a context manager, as Toil's is."""
 
     class Job:
-        entered: list[str] = []  # noqa: RUF012
+        entered: ClassVar[list[str]] = []
 
         def __init__(self, name: str) -> None:
             self.description = SimpleNamespace(jobName=name, unitName="", jobStoreID=f"kind-{name}/i")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -22,25 +23,86 @@ def setting(lines: list[str], key: str) -> str:
     return found
 
 
-def test_conf_for_several_workers() -> None:
+def fields(line: str) -> dict[str, str]:
+    """'PartitionName=lab Nodes=worker-[1-3] ...' as {'PartitionName': 'lab', 'Nodes': ...}."""
+    return dict(token.split("=", 1) for token in line.split())
+
+
+def partitions(layout: SlurmLayout) -> dict[str, dict[str, str]]:
+    found = [fields(line) for line in conf_lines(layout) if line.startswith("PartitionName=")]
+    by_name = {partition["PartitionName"]: partition for partition in found}
+    assert len(by_name) == len(found), "a partition is defined twice"
+    return by_name
+
+
+def test_conf_names_every_worker_once() -> None:
     lines = conf_lines(LAYOUT)
     assert setting(lines, "NodeName") == "NodeName=worker-[1-3] CPUs=8 RealMemory=1920 State=UNKNOWN"
-    assert setting(lines, "PartitionName") == (
-        "PartitionName=lab Nodes=worker-[1-3] Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4"
+
+
+def test_lab_partition_spans_every_worker_and_is_the_default() -> None:
+    lab = partitions(LAYOUT)["lab"]
+    assert lab["Nodes"] == "worker-[1-3]"
+    assert lab["Default"] == "YES"
+    assert lab["State"] == "UP"
+    assert lab["MaxTime"] == "INFINITE"
+    assert lab["OverSubscribe"] == "FORCE:4"
+
+
+def test_only_the_lab_partition_is_the_default() -> None:
+    defaults = [name for name, p in partitions(LAYOUT).items() if p.get("Default", "NO") == "YES"]
+    assert defaults == ["lab"]
+
+
+def test_every_partition_oversubscribes_by_the_slots_per_cpu() -> None:
+    layout = dataclasses.replace(LAYOUT, slots_per_cpu=6)
+    assert {p["OverSubscribe"] for p in partitions(layout).values()} == {"FORCE:6"}
+
+
+def test_toil_picks_the_lab_partition_over_any_single_worker_partition() -> None:
+    """Toil's Slurm batch system picks the partition with the lowest PriorityTier (sinfo %p)."""
+    found = partitions(LAYOUT)
+    tier = {name: int(p.get("PriorityTier", "1")) for name, p in found.items()}
+    others = [name for name in found if name != "lab"]
+    assert all(tier["lab"] < tier[name] for name in others), tier
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_one_partition_per_worker_besides_the_lab_partition(workers: int) -> None:
+    found = partitions(dataclasses.replace(LAYOUT, workers=workers))
+    names = slurm.worker_names(workers)
+    assert list(found) == ["lab", *names]
+    assert (found["lab"]["Nodes"], found["lab"]["PriorityTier"]) == (
+        "worker-[1-3]" if workers == 3 else "worker-1",
+        "1",
     )
+    for name in names:
+        assert (found[name]["Nodes"], found[name]["Default"], found[name]["PriorityTier"]) == (
+            name,
+            "NO",
+            "2",
+        )
+
+
+def test_other_partitions_each_hold_one_known_worker() -> None:
+    for name, partition in partitions(LAYOUT).items():
+        if name != "lab":
+            assert partition["Nodes"] in slurm.worker_names(LAYOUT.workers)
+            assert partition["Default"] == "NO"
 
 
 def test_conf_for_one_worker_names_it_without_a_range() -> None:
-    lines = conf_lines(SlurmLayout("toil-lab", workers=1, cpus=2, memory_mb=1024, slots_per_cpu=6))
-    assert setting(lines, "NodeName") == "NodeName=worker-1 CPUs=2 RealMemory=896 State=UNKNOWN"
-    assert setting(lines, "PartitionName").split()[1] == "Nodes=worker-1"
-    assert setting(lines, "PartitionName").endswith(" OverSubscribe=FORCE:6")
+    layout = SlurmLayout("toil-lab", workers=1, cpus=2, memory_mb=1024, slots_per_cpu=6)
+    assert setting(conf_lines(layout), "NodeName") == "NodeName=worker-1 CPUs=2 RealMemory=896 State=UNKNOWN"
+    lab = partitions(layout)["lab"]
+    assert (lab["Nodes"], lab["OverSubscribe"]) == ("worker-1", "FORCE:6")
 
 
 def test_conf_for_many_workers() -> None:
-    lines = conf_lines(SlurmLayout("toil-lab", workers=64, cpus=16, memory_mb=4096, slots_per_cpu=1))
+    layout = SlurmLayout("toil-lab", workers=64, cpus=16, memory_mb=4096, slots_per_cpu=1)
+    lines = conf_lines(layout)
     assert setting(lines, "NodeName") == "NodeName=worker-[1-64] CPUs=16 RealMemory=3968 State=UNKNOWN"
-    assert setting(lines, "PartitionName").endswith("OverSubscribe=FORCE:1")
+    assert partitions(layout)["lab"]["Nodes"] == "worker-[1-64]"
 
 
 @pytest.mark.parametrize(("memory_mb", "real_memory"), [(2048, 1920), (256, 128), (200, 128), (100, 128)])
@@ -70,9 +132,10 @@ def test_conf_is_configless_and_container_friendly() -> None:
 def test_conf_is_well_formed() -> None:
     text = slurm.render_conf(LAYOUT)
     assert text.endswith("\n")
-    keys = [line.split("=", 1)[0] for line in text.splitlines() if line and not line.startswith("#")]
+    settings = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert all("=" in line.split()[0] for line in settings)
+    keys = [line.split("=", 1)[0] for line in settings if not line.startswith("PartitionName=")]
     assert len(keys) == len(set(keys)), "a setting appears twice"
-    assert all("=" in line for line in text.splitlines() if line and not line.startswith("#"))
 
 
 @pytest.mark.parametrize(
@@ -206,7 +269,8 @@ def test_reconfigure() -> None:
 
 
 def test_toil_options() -> None:
-    assert slurm.toil_options() == [("--batchSystem", "slurm")]
+    assert slurm.toil_options(auto_deploy=True) == [("--batchSystem", "slurm_autodeploy")]
+    assert slurm.toil_options(auto_deploy=False) == [("--batchSystem", "slurm")]
 
 
 # --- the in-node entry point ---------------------------------------------------

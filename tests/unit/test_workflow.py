@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from lab import workflow
 from lab.errors import ConfigError, LabError
+from lab.node import Node
 from lab.process import Result
 
-LAB_DEFAULTS = [
-    "--batchSystem",
-    "slurm",
+RESOURCE_DEFAULTS = [
     "--defaultMemory",
     "256M",
     "--defaultDisk",
@@ -23,6 +23,8 @@ LAB_DEFAULTS = [
     "--workDir",
     "/var/lib/lab/toil-work",
 ]
+AUTO_DEPLOY = ["--batchSystem", "slurm_autodeploy", *RESOURCE_DEFAULTS]
+PLAIN = ["--batchSystem", "slurm", *RESOURCE_DEFAULTS]
 
 
 def write(tmp_path: Path, name: str, text: str = "print('hi')\n") -> Path:
@@ -105,37 +107,44 @@ def test_user_memory_overrides_the_lab_default(user: list[str]) -> None:
 
 
 def test_user_batch_system_overrides_the_backends() -> None:
-    argv = workflow.toil_argv("fanout", "/data/jobstores/j", ["--batchSystem", "single_machine"])
+    argv = workflow.toil_argv(
+        "python3", "fanout", "/data/jobstores/j", ["--batchSystem", "single_machine"], auto_deploy=True
+    )
     assert argv.count("--batchSystem") == 1
     assert argv[-2:] == ["--batchSystem", "single_machine"]
-    assert "slurm" not in argv
+    assert "slurm_autodeploy" not in argv
 
 
-def test_toil_argv_shape() -> None:
-    argv = workflow.toil_argv("fanout", "/data/jobstores/fanout-1", ["--logLevel", "DEBUG", "--retryCount=2"])
+def test_toil_argv_auto_deploys_by_default_shape() -> None:
+    argv = workflow.toil_argv(
+        "python3",
+        "fanout",
+        "/data/jobstores/fanout-1",
+        ["--logLevel", "DEBUG", "--retryCount=2"],
+        auto_deploy=True,
+    )
     assert argv == [
         "python3",
         "-m",
         "fanout",
         "/data/jobstores/fanout-1",
-        *LAB_DEFAULTS,
+        *AUTO_DEPLOY,
         "--logLevel",
         "DEBUG",
         "--retryCount=2",
     ]
 
 
-def test_toil_argv_without_user_arguments() -> None:
-    assert workflow.toil_argv("w", "/data/jobstores/w", []) == [
-        "python3",
-        "-m",
-        "w",
-        "/data/jobstores/w",
-        *LAB_DEFAULTS,
-    ]
+def test_toil_argv_on_plain_slurm_with_another_python() -> None:
+    argv = workflow.toil_argv("/home/lab/venvs/v/bin/python", "w", "/data/jobstores/w", [], auto_deploy=False)
+    assert argv == ["/home/lab/venvs/v/bin/python", "-m", "w", "/data/jobstores/w", *PLAIN]
 
 
-# --- run_workflow, with a leader that keeps files in a dict --------------------------
+def test_new_job_store_is_on_the_shared_volume() -> None:
+    assert re.fullmatch(r"/data/jobstores/fanout-\d{8}-\d{6}-\d{6}", workflow.new_job_store("fanout"))
+
+
+# --- running, with a leader that keeps files in a dict ------------------------------------
 
 
 class FakeLeader:
@@ -150,53 +159,149 @@ class FakeLeader:
     def write_text(self, path: str, text: str, *, user: str = "lab") -> None:
         self.files[path] = text
 
-    def exec(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, **kwargs: Any) -> Result:
-        self.execs.append((list(argv), {"env": env, **kwargs}))
-        code = self.exit_code if argv[:2] == ["python3", "-m"] else 0
-        return Result(tuple(argv), code, "", "")
+    def exec(self, argv: Sequence[str], **kwargs: Any) -> Result:
+        self.execs.append((list(argv), kwargs))
+        code = self.exit_code if "-m" in argv[1:2] and argv[2:3] != ["venv"] else 0
+        return Result(tuple(argv), code, "out", "")
 
 
-def test_run_workflow(tmp_path: Path) -> None:
+def as_node(leader: FakeLeader) -> Node:
+    """The fake, typed as the handle it stands in for."""
+    return cast(Node, leader)
+
+
+def test_run_workflow_privately_auto_deploys(tmp_path: Path) -> None:
     path = write(tmp_path, "fanout.py", "print('fan')\n")
     leader = FakeLeader(exit_code=3)
-    record, code = workflow.run_workflow(leader, path, ["--logLevel", "INFO"])  # type: ignore[arg-type]
+    record, code = workflow.run_workflow(as_node(leader), path, ["--logLevel", "INFO"])
     assert code == 3
-    assert record.exit_code == 3
-    assert record.module == "fanout"
+    assert (record.exit_code, record.module, record.workflow) == (3, "fanout", str(path))
     assert record.job_store.startswith("/data/jobstores/fanout-")
-    assert leader.files["/data/workflows/fanout.py"] == "print('fan')\n"
+    # Its own folder in the leader's private area: Toil ships the script's whole folder.
+    assert leader.files["/home/lab/workflows/fanout/fanout.py"] == "print('fan')\n"
+    assert not any(name.startswith("/data/workflows") for name in leader.files)
     assert json.loads(leader.files[workflow.LAST_RUN])["exit_code"] == 3
     mkdir, run = leader.execs
     assert mkdir[0] == ["mkdir", "-p", "/data/jobstores"]
-    assert run[0] == ["python3", "-m", "fanout", record.job_store, *LAB_DEFAULTS, "--logLevel", "INFO"]
-    assert run[1]["user"] == "lab"
-    assert run[1]["workdir"] == "/data/workflows"
-    assert run[1]["check"] is False
-    assert run[1]["capture"] is False
+    assert run[0] == ["python3", "-m", "fanout", record.job_store, *AUTO_DEPLOY, "--logLevel", "INFO"]
+    assert run[1] == {
+        "user": "lab",
+        "workdir": "/home/lab/workflows/fanout",
+        "env": {"PYTHONUNBUFFERED": "1"},
+        "check": False,
+        "capture": False,
+    }
+
+
+def test_run_workflow_shared_uses_the_shared_volume_and_plain_slurm(tmp_path: Path) -> None:
+    leader = FakeLeader()
+    record, code = workflow.run_workflow(as_node(leader), write(tmp_path, "fanout.py"), [], shared=True)
+    assert code == 0
+    assert "/data/workflows/fanout.py" in leader.files
+    argv, options = leader.execs[-1]
+    assert argv == ["python3", "-m", "fanout", record.job_store, *PLAIN]
+    assert options["workdir"] == "/data/workflows"
 
 
 def test_restart_reuses_the_last_job_store(tmp_path: Path) -> None:
     previous = workflow.RunRecord("fanout.py", "fanout", "/data/jobstores/fanout-old", [], 1.0, 1)
     leader = FakeLeader({workflow.LAST_RUN: json.dumps(previous.__dict__)})
-    record, _ = workflow.run_workflow(leader, write(tmp_path, "fanout.py"), ["--restart"])  # type: ignore[arg-type]
+    record, _ = workflow.run_workflow(as_node(leader), write(tmp_path, "fanout.py"), ["--restart"])
     assert record.job_store == "/data/jobstores/fanout-old"
-    assert leader.execs[-1][0][3:5] == ["/data/jobstores/fanout-old", "--batchSystem"]
+    assert leader.execs[-1][0][3:6] == ["/data/jobstores/fanout-old", "--batchSystem", "slurm_autodeploy"]
+    assert leader.execs[-1][0][-1] == "--restart"
 
 
 def test_restart_without_a_previous_run(tmp_path: Path) -> None:
     leader = FakeLeader()
     with pytest.raises(ConfigError, match="no previous run to restart"):
-        workflow.run_workflow(leader, write(tmp_path, "fanout.py"), ["--restart"])  # type: ignore[arg-type]
+        workflow.run_workflow(as_node(leader), write(tmp_path, "fanout.py"), ["--restart"])
     assert leader.execs == []
 
 
 def test_a_bad_workflow_starts_nothing(tmp_path: Path) -> None:
     leader = FakeLeader()
     with pytest.raises(ConfigError):
-        workflow.run_workflow(leader, write(tmp_path, "bad.py", "def (:\n"), [])  # type: ignore[arg-type]
+        workflow.run_workflow(as_node(leader), write(tmp_path, "bad.py", "def (:\n"), [])
     assert (leader.execs, leader.files) == ([], {})
+
+
+def test_run_module_captures_and_adds_env() -> None:
+    leader = FakeLeader()
+    record, result = workflow.run_module(
+        as_node(leader),
+        "pkg_flow",
+        [],
+        workdir="/home/lab",
+        capture=True,
+        env={"EXTRA": "1"},
+        label="v:pkg_flow",
+    )
+    assert result.stdout == "out"
+    assert record.workflow == "v:pkg_flow"
+    options = leader.execs[-1][1]
+    assert options["capture"] is True
+    assert options["env"] == {"PYTHONUNBUFFERED": "1", "EXTRA": "1"}
 
 
 def test_require_last_run() -> None:
     with pytest.raises(LabError, match="no workflow has run on this lab yet"):
-        workflow.require_last_run(FakeLeader())  # type: ignore[arg-type]
+        workflow.require_last_run(as_node(FakeLeader()))
+
+
+def test_last_run_round_trips() -> None:
+    leader = FakeLeader()
+    record = workflow.RunRecord("wf.py", "wf", "/data/jobstores/wf-1", ["python3", "-m", "wf"], 2.5, 0)
+    workflow.save_run(as_node(leader), record)
+    assert workflow.last_run(as_node(leader)) == record
+
+
+# --- virtualenvs on the leader ---------------------------------------------------------------
+
+
+def test_virtualenv_paths() -> None:
+    venv = workflow.Virtualenv(as_node(FakeLeader()), "tools")
+    assert venv.path == "/home/lab/venvs/tools"
+    assert venv.python == "/home/lab/venvs/tools/bin/python"
+    assert venv.site_packages == "/home/lab/venvs/tools/lib/python3.11/site-packages"
+
+
+def test_virtualenv_create_sees_the_images_toil() -> None:
+    leader = FakeLeader()
+    workflow.Virtualenv(as_node(leader), "tools").create()
+    assert [argv for argv, _ in leader.execs] == [
+        ["rm", "-rf", "/home/lab/venvs/tools"],
+        ["python3", "-m", "venv", "--system-site-packages", "--without-pip", "/home/lab/venvs/tools"],
+    ]
+    assert all(options["user"] == "lab" for _, options in leader.execs)
+
+
+def test_virtualenv_install_module_makes_its_packages() -> None:
+    leader = FakeLeader()
+    venv = workflow.Virtualenv(as_node(leader), "tools")
+    path = venv.install_module("labpkg.flows.fanout", "X = 1\n")
+    site = "/home/lab/venvs/tools/lib/python3.11/site-packages"
+    assert path == f"{site}/labpkg/flows/fanout.py"
+    assert leader.files == {
+        f"{site}/labpkg/__init__.py": "",
+        f"{site}/labpkg/flows/__init__.py": "",
+        f"{site}/labpkg/flows/fanout.py": "X = 1\n",
+    }
+
+
+@pytest.mark.parametrize("dotted", ["my-pkg.mod", "pkg..mod", "", "pkg/mod"])
+def test_virtualenv_install_module_rejects_bad_names(dotted: str) -> None:
+    leader = FakeLeader()
+    with pytest.raises(ConfigError, match="is not a dotted module name"):
+        workflow.Virtualenv(as_node(leader), "tools").install_module(dotted, "")
+    assert leader.files == {}
+
+
+def test_virtualenv_run_uses_its_python() -> None:
+    leader = FakeLeader()
+    record, _ = workflow.Virtualenv(as_node(leader), "tools").run("labpkg.flows.fanout", ["--x"])
+    argv, options = leader.execs[-1]
+    assert argv[:3] == ["/home/lab/venvs/tools/bin/python", "-m", "labpkg.flows.fanout"]
+    assert argv[4:6] == ["--batchSystem", "slurm_autodeploy"]
+    assert (options["workdir"], options["capture"]) == ("/home/lab", True)
+    assert record.workflow == "tools:labpkg.flows.fanout"

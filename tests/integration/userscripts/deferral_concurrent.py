@@ -1,0 +1,72 @@
+"""Deferral with concurrent encapsulation (Toil's autoDeploymentTest, written for Toil 9.6).
+
+    Root (W1) -> Deferring (W2), Encapsulating (W3)
+    Encapsulating (W3) = Encapsulated (W3) -> Dummy 1 (W4), Dummy 2 (W5)
+    Encapsulating's follow-on: Follow-on (W6) -> Last (W6)
+
+`Deferring` registers a deferred function from this module and runs until `Last`
+deletes the end file. `Follow-on`, a plain Job and the first job of its worker
+process, shares the node's deferred-function state with `Deferring` while it runs.
+
+Toil's own copy uses `time` without importing it; this one imports it.
+"""
+
+import time
+
+from toil.common import Toil
+from toil.job import Job
+
+TIMEOUT = 10
+
+
+def root(root_job):
+    def null_file():
+        return root_job.fileStore.jobStore.import_file("file:///dev/null")
+
+    start_file = null_file()
+    end_file = null_file()
+    root_job.addChildJobFn(deferring, start_file, end_file)
+    encapsulated_job = Job.wrapJobFn(encapsulated, start_file)
+    encapsulated_job.addChildFn(dummy)
+    encapsulated_job.addChildFn(dummy)
+    encapsulating_job = encapsulated_job.encapsulate()
+    root_job.addChild(encapsulating_job)
+    # Toil 9.6 gives an encapsulation's Follow-on small requirements (0.1 cores,
+    # 512M memory, 100M disk), and a worker chains a successor only if it fits in
+    # what its predecessor reserved: Last asks for no more, so it runs in W6.
+    encapsulating_job.addChildJobFn(last, end_file, cores=0.1, memory="256M", disk="100M")
+
+
+def dummy():
+    pass
+
+
+def deferred():
+    pass
+
+
+def deferring(job, start_file, end_file):
+    job.defer(deferred)
+    job.fileStore.jobStore.delete_file(start_file)
+    timeout = time.time() + TIMEOUT
+    while job.fileStore.jobStore.file_exists(end_file):
+        assert time.time() < timeout, "Last did not delete the end file in time"
+        time.sleep(1)
+
+
+def encapsulated(job, start_file):
+    timeout = time.time() + TIMEOUT
+    while job.fileStore.jobStore.file_exists(start_file):
+        assert time.time() < timeout, "Deferring did not start in time"
+        time.sleep(1)
+
+
+def last(job, end_file):
+    job.fileStore.jobStore.delete_file(end_file)
+
+
+if __name__ == "__main__":
+    options = Job.Runner.getDefaultArgumentParser().parse_args()
+    with Toil(options) as toil:
+        toil.start(Job.wrapJobFn(root))
+    print('RESULT "succeeded"')
