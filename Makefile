@@ -46,11 +46,11 @@ logs: venv ## container logs (NODE=worker-1 for one node)
 shell: venv ## interactive shell on the leader (NODE=worker-2 for a worker)
 	$(LAB) shell $(NODE)
 
-export-logs: venv ## write every node's logs and inspect output to $(RESULTS)/logs
+export-logs: venv ## write every node's logs and inspect output to test-results/logs
 	$(LAB) export-logs $(RESULTS)/logs
 
 test: venv ## the whole test suite: unit, then integration on a lab of its own
-	$(PYTEST) --junitxml=$(RESULTS)/junit.xml tests
+	$(PYTEST) --junitxml=$(RESULTS)/junit.xml tests/unit tests/integration
 
 test-unit: venv ## unit tests only (no Docker)
 	$(PYTEST) tests/unit

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from lab.workflow import RunRecord
 
 ROW_HEIGHT = 26
-LABEL_WIDTH = 230
+LABEL_WIDTH = 330
 CHART_WIDTH = 760
 TOP = 40
 COLORS = {"ok": "#4c8bd6", "failed": "#d64c4c", "unfinished": "#e0a030"}
@@ -62,7 +62,10 @@ def render(placements: Sequence[Placement], title: str) -> str:
             parts.append(f'<line class="group" x1="0" x2="{width}" y1="{y}" y2="{y}"/>')
             parts.append(f'<text class="node" x="6" y="{y + 17}">{html.escape(node)}</text>')
             previous_node = node
-        parts.append(f'<text class="pid" x="{LABEL_WIDTH - 8}" y="{y + 17}">pid {pid}</text>')
+        names = " → ".join(job.name for job in jobs)
+        parts.append(
+            f'<text class="pid" x="{LABEL_WIDTH - 8}" y="{y + 17}">{html.escape(names)} · pid {pid}</text>'
+        )
         for job in jobs:
             parts.append(_bar(job, y, origin, scale, finish))
     parts.append("</svg>")
@@ -92,19 +95,23 @@ def _bar(job: Placement, y: float, origin: float, scale: float, finish: float) -
     end = job.end if job.end is not None else finish
     x = LABEL_WIDTH + (job.start - origin) * scale
     width = max((end - job.start) * scale, 3.0)
-    duration = f"{end - job.start:.2f}s" + ("" if job.end is not None else " (no end: process died)")
+    duration = "no end recorded: its worker process died" if job.end is None else f"{end - job.start:.2f}s"
     tip = f"{job.name} on {job.node}, pid {job.pid}, job #{job.sequence} of its process"
     tip += f", {duration}, {job.status}"
     if job.error:
         tip += f": {job.error}"
-    label = html.escape(job.name)
+    label = job.name + {"failed": " (failed)", "unfinished": " (worker died)"}.get(job.status, "")
+    # The row's label names every job of the process; a bar repeats its job's name
+    # only where it fits.
+    inside = len(label) * 7 + 8 <= width
+    dashed = ' stroke="#8a5a00" stroke-dasharray="4 3"' if job.end is None else ""
     return (
         f"<g><title>{html.escape(tip)}</title>"
         f'<rect class="job {job.status}" x="{x:.1f}" y="{y + 4}" width="{width:.1f}" '
-        f'height="{ROW_HEIGHT - 8}" rx="3" fill="{COLORS.get(job.status, "#888")}" '
+        f'height="{ROW_HEIGHT - 8}" rx="3" fill="{COLORS.get(job.status, "#888")}"{dashed} '
         f'data-job="{html.escape(job.job_id)}"/>'
-        f'<text class="label" x="{x + 4:.1f}" y="{y + 17}">{label}'
-        f"{' ✗' if job.status == 'failed' else ''}</text></g>"
+        + (f'<text class="label" x="{x + 4:.1f}" y="{y + 17}">{html.escape(label)}</text>' if inside else "")
+        + "</g>"
     )
 
 

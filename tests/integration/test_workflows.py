@@ -27,7 +27,19 @@ def placement(cli: Cli) -> dict[str, object]:
     return data
 
 
+def test_fan_out_on_plain_slurm_from_the_shared_volume(cli: Cli, lab: Lab) -> None:
+    run = cli("run", "--shared", str(WORKFLOWS / "fanout.py"), "--leaves", "6", "--logLevel", "WARNING")
+    assert run.returncode == 0, run.stderr[-3000:]
+    argv = json.loads(lab.leader.read_text("/var/lib/lab/runs/last.json"))["argv"]
+    assert argv[argv.index("--batchSystem") + 1] == "slurm"
+    leaves = result_of(run.stdout)
+    assert isinstance(leaves, list) and len(leaves) == 6
+    assert all(leaf["node"].startswith("worker-") for leaf in leaves)
+    assert lab.node("worker-1").exec(["test", "-f", "/data/workflows/fanout.py"], check=False).returncode == 0
+
+
 def test_fan_out_lands_on_several_workers_and_processes(cli: Cli, lab: Lab) -> None:
+    """By default the workflow stays on the leader and slurm_autodeploy ships it."""
     run = cli("run", str(WORKFLOWS / "fanout.py"), "--leaves", "8", "--logLevel", "WARNING")
     assert run.returncode == 0, run.stderr[-3000:]
     leaves = result_of(run.stdout)
@@ -50,6 +62,12 @@ def test_fan_out_lands_on_several_workers_and_processes(cli: Cli, lab: Lab) -> N
     containers = {node.name: node.container_id for node in lab.workers()}
     assert all(job["container"] == containers[job["node"]] for job in jobs)
     assert all(job["batch_job_id"].isdigit() for job in jobs)
+    # The workflow file never left the leader's private area.
+    assert (
+        lab.leader.exec(["test", "-f", "/home/lab/workflows/fanout/fanout.py"], check=False).returncode == 0
+    )
+    for worker in lab.workers():
+        assert worker.exec(["test", "-e", "/home/lab/workflows"], check=False).returncode != 0
 
 
 def test_a_failed_workflow_leaves_the_lab_usable(cli: Cli, lab: Lab) -> None:
