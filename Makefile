@@ -12,7 +12,7 @@ NODE ?= leader
 export LAB_NAME WORKERS BATCH_SYSTEM TOIL_VERSION TOIL_SOURCE BASE_IMAGE WORKER_MEMORY SLOTS_PER_CPU LAB_REUSE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab-up lab-down lab-clean status logs shell export-logs test test-unit test-integration bench lint
+.PHONY: help venv lab-up lab-down lab-clean status logs shell export-logs test test-unit test-integration test-fast test-faults bench lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -57,6 +57,12 @@ test-unit: venv ## unit tests only (no Docker)
 
 test-integration: venv ## integration tests only (brings a test lab up)
 	$(PYTEST) --junitxml=$(RESULTS)/junit-integration.xml tests/integration
+
+test-fast: venv ## everything but the fault tests
+	$(PYTEST) -m "not faults" tests/unit tests/integration
+
+test-faults: venv ## the fault tests alone (kill, pause, partition, scheduler and leader restarts)
+	$(PYTEST) -m faults -s tests/integration
 
 bench: venv ## benchmarks: lab start-up and 64 Toil jobs, as ratios measured side by side
 	$(VENV)/bin/python -m lab.bench --json $(RESULTS)/bench.json

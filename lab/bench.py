@@ -84,7 +84,6 @@ if __name__ == "__main__":
 '''
 
 Say = Callable[[str], None]
-log = logging.getLogger(__name__)
 
 
 def _say(message: str) -> None:

@@ -7,15 +7,17 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from lab import placement, slurm, workflow
+from lab import fault, placement, slurm, workflow
 from lab.cluster import Lab
 from lab.config import BATCH_SYSTEMS, LEADER, LabConfig, parse_batch_system, parse_workers
 from lab.diagnostics import export_logs
 from lab.errors import LabError, NotReady
+from lab.node import Node
 from lab.report import write_report
 
 
@@ -72,6 +74,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     where = sub.add_parser("placement", help="where each job of the last run ran")
     where.add_argument("--json", action="store_true")
+
+    fault_cmd = sub.add_parser(
+        "fault",
+        help="cause a fault: lab fault KIND NODE [--after S] [--for S]",
+        description="kill: SIGKILL the node's container; pause: freeze it; partition: cut it off the "
+        "lab's network; restart-scheduler: restart slurmctld (leader); kill-leader: SIGKILL the Toil "
+        "leader of the last run (leader). Lasting faults stay until `lab heal NODE`, or --for S.",
+    )
+    fault_cmd.add_argument("kind", help="one of: kill, pause, partition, restart-scheduler, kill-leader")
+    fault_cmd.add_argument("node")
+    fault_cmd.add_argument("--after", type=float, default=0.0, help="wait this many seconds first")
+    fault_cmd.add_argument(
+        "--for", dest="duration", type=float, default=None, help="heal after this many seconds"
+    )
+    heal_cmd = sub.add_parser("heal", help="undo the lasting faults of a node (or --all)")
+    heal_cmd.add_argument("node", nargs="?")
+    heal_cmd.add_argument("--all", action="store_true")
 
     report = sub.add_parser("report", help="an HTML page of the last run: a bar per job, a row per process")
     report.add_argument("directory", nargs="?", type=Path, default=Path("."))
@@ -145,7 +164,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return code
     if command == "placement":
         record = workflow.require_last_run(lab.leader)
-        found = placement.for_job_store(placement.collect(lab.nodes()), record.job_store)
+        nodes = lab.nodes()
+        _warn_unreadable(nodes)
+        found = placement.for_job_store(placement.collect(nodes), record.job_store)
         if args.json:
             print(
                 json.dumps(
@@ -162,6 +183,15 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"run of {record.workflow} (job store {record.job_store}, exit code {record.exit_code})")
             print(placement.format_table(found))
         return 0
+    if command == "fault":
+        return _fault(lab, args.kind, args.node, args.after, args.duration)
+    if command == "heal":
+        if args.all == (args.node is not None):
+            raise LabError("lab heal NODE, or lab heal --all")
+        healed = fault.heal_all(lab) if args.all else {args.node: fault.heal(lab, args.node)}
+        for name, undone in healed.items():
+            print(f"{name}: {', '.join(undone) or 'no fault to undo'}")
+        return 0
     if command == "report":
         record = workflow.require_last_run(lab.leader)
         found = placement.for_job_store(placement.collect(lab.nodes()), record.job_store)
@@ -169,6 +199,29 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"lab: report of {record.workflow} ({len(found)} jobs) written to {path}")
         return 0
     raise LabError(f"unknown command {command}")
+
+
+def _warn_unreadable(nodes: list[Node]) -> None:
+    stopped = [n.name for n in nodes if not n.running]
+    if stopped:
+        print(
+            f"lab: warning: the records of {', '.join(stopped)} cannot be read while "
+            "it is not running (`lab heal NODE`)",
+            file=sys.stderr,
+        )
+
+
+def _fault(lab: Lab, kind: str, name: str, after: float, duration: float | None) -> int:
+    fault.check_kind(kind)
+    lab.node(name)  # an unknown node is an error before any wait
+    if duration is not None and kind not in fault.LASTING:
+        raise LabError(f"--for applies to lasting faults ({', '.join(fault.LASTING)}), not {kind}")
+    done = fault.after(after, lambda: fault.inject(lab, kind, name))
+    print(f"lab: {done.kind} on {done.node}{f' ({done.detail})' if done.detail else ''}")
+    if duration is not None:
+        time.sleep(duration)  # the fault's length, as asked
+        print(f"lab: {name}: {', '.join(fault.heal(lab, name)) or 'nothing to undo'}")
+    return 0
 
 
 def _exec_command(words: list[str], user: str | None) -> tuple[list[str], str | None]:
@@ -193,6 +246,10 @@ def _status(lab: Lab, *, as_json: bool) -> int:
             scheduler = {s.name: s for s in slurm.worker_states(leader)}
         except LabError:
             scheduler = {}
+    try:
+        faults = {f.node: f for f in fault.faults_in_force(lab)} if nodes else {}
+    except LabError:
+        faults = {}
     if as_json:
         print(
             json.dumps(
@@ -214,6 +271,7 @@ def _status(lab: Lab, *, as_json: bool) -> int:
                                 "ready": scheduler[n.name].ready,
                                 "reason": scheduler[n.name].reason,
                             },
+                            "fault": faults[n.name].kind if n.name in faults else None,
                         }
                         for n in nodes
                     ],
@@ -225,7 +283,7 @@ def _status(lab: Lab, *, as_json: bool) -> int:
     if not nodes:
         print(f"lab {lab.config.name!r} has no containers (`make lab-up` starts it)")
         return 0
-    rows = [("NODE", "ROLE", "CONTAINER", "STATE", "HEALTH", "SCHEDULER")]
+    rows = [("NODE", "ROLE", "CONTAINER", "STATE", "HEALTH", "FAULT", "SCHEDULER")]
     for n in nodes:
         view = scheduler.get(n.name)
         sched = (
@@ -233,7 +291,8 @@ def _status(lab: Lab, *, as_json: bool) -> int:
             if n.role == "leader"
             else (view.raw + (f" ({view.reason})" if view.reason else "") if view else "-")
         )
-        rows.append((n.name, n.role, n.container_name, n.state, n.health or "-", sched))
+        in_force = faults[n.name].kind if n.name in faults else "-"
+        rows.append((n.name, n.role, n.container_name, n.state, n.health or "-", in_force, sched))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print(f"lab {lab.config.name!r} (batch system: {lab.config.batch_system})")
     for r in rows:

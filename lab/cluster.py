@@ -213,11 +213,20 @@ class Lab:
         if not self.nodes():
             self.say(f"lab {self.config.name!r} has no containers")
             return
+        self._undo_faults()
         self._existing_compose().down(volumes=False)
         self.say(f"lab {self.config.name!r} is down; its volumes are kept (`lab clean --yes` deletes them)")
 
+    def _undo_faults(self) -> None:
+        # Resume paused nodes so that they stop cleanly; killed and partitioned
+        # nodes need nothing: their containers and network links are removed.
+        for node in self.nodes():
+            if node.state == "paused":
+                node.unpause()
+
     def clean(self) -> None:
         """Remove the lab's containers and delete all its volumes, the job store included."""
+        self._undo_faults()
         self._existing_compose().down(volumes=True)
         leftovers = docker.volume_names({COMPOSE_PROJECT_LABEL: self.config.name})
         docker.remove_volumes(leftovers)

@@ -113,3 +113,24 @@ def remove_volumes(names: Sequence[str]) -> None:
     """Delete volumes (their containers must be gone)."""
     if names:
         process.run([DOCKER, "volume", "rm", *names])
+
+
+def network_names(labels: Mapping[str, str]) -> list[str]:
+    """Names of the networks that carry all these labels."""
+    argv = [DOCKER, "network", "ls", "--quiet", "--format", "{{.Name}}"]
+    for key, value in labels.items():
+        argv += ["--filter", f"label={key}={value}"]
+    return process.run(argv).stdout.split()
+
+
+def disconnect(network: str, container: str) -> None:
+    """Cut a container off a network."""
+    process.run([DOCKER, "network", "disconnect", "--force", network, container])
+
+
+def connect(network: str, container: str, aliases: Sequence[str]) -> None:
+    """Join a container to a network again, under the names others know it by."""
+    argv = [DOCKER, "network", "connect"]
+    for alias in aliases:
+        argv += ["--alias", alias]
+    process.run([*argv, network, container])

@@ -81,13 +81,22 @@ def render_conf(layout: SlurmLayout) -> str:
         "SchedulerType=sched/builtin",
         "SelectType=select/cons_tres",
         "SelectTypeParameters=CR_CPU_Memory",
-        # Keep finished jobs visible to `scontrol show job` long enough for
-        # Toil, which reads exit codes there when there is no accounting.
-        "MinJobAge=300",
+        # Keep finished jobs visible to `scontrol show job` for an hour: without
+        # accounting, Toil reads exit codes there, and hangs on a job that aged out.
+        "MinJobAge=3600",
         # A worker that comes back is put back in service by itself.
         "ReturnToService=2",
-        "SlurmctldTimeout=30",
-        "SlurmdTimeout=30",
+        # Fault settings: production defaults notice a silent node only after
+        # 300 s (SlurmdTimeout) and hold a requeued job for 121 s (a job
+        # credential's lifetime, cred_expire=120). A lab should notice a lost
+        # worker within seconds and run its jobs elsewhere at once.
+        "SlurmdTimeout=10",
+        "SlurmctldTimeout=10",
+        "AuthInfo=cred_expire=10",
+        # Without a submission or completion to wake it, the scheduler looks at
+        # pending jobs only every sched_interval (60 s): a requeued job whose
+        # hold ended would wait that long.
+        "SchedulerParameters=sched_interval=2",
         "KillWait=5",
         "InactiveLimit=0",
         "Waittime=0",

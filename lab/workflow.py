@@ -167,15 +167,21 @@ def run_module(
     return finished, result
 
 
-def run_workflow(
-    leader: Node, path: Path, user_args: Sequence[str], *, shared: bool = False
-) -> tuple[RunRecord, int]:
-    """`lab run`: copy the workflow to the leader and run it; return its exit code."""
+def stage_workflow(leader: Node, path: Path, *, shared: bool = False) -> tuple[str, str]:
+    """Check a workflow file and copy it to the leader; its module and folder there."""
     module = check_workflow(path)
     # Privately, the workflow gets a folder of its own: Toil ships the whole folder
     # of a script it auto-deploys.
     workdir = SHARED_WORKFLOWS_DIR if shared else f"{PRIVATE_WORKFLOWS_DIR}/{module}"
     leader.write_text(f"{workdir}/{module}.py", path.read_text())
+    return module, workdir
+
+
+def run_workflow(
+    leader: Node, path: Path, user_args: Sequence[str], *, shared: bool = False
+) -> tuple[RunRecord, int]:
+    """`lab run`: copy the workflow to the leader and run it; return its exit code."""
+    module, workdir = stage_workflow(leader, path, shared=shared)
     record, result = run_module(
         leader, module, user_args, workdir=workdir, auto_deploy=not shared, label=str(path)
     )

@@ -35,17 +35,33 @@ start_munge
 # Python's placement recorder and slurm.conf renderer live in the image.
 mkdir -p /var/lib/lab/placement /var/lib/lab/toil-work && chmod 1777 /var/lib/lab/placement /var/lib/lab/toil-work
 
+# Runs a daemon in the foreground and starts it again when it exits (`lab fault
+# restart-scheduler` restarts slurmctld on purpose); docker stop's SIGTERM ends both.
+supervise() {
+  local child stopping=0
+  trap 'stopping=1; kill -TERM "$child" 2>/dev/null' TERM INT
+  while :; do
+    "$@" &
+    child=$!
+    wait "$child" || true
+    wait "$child" 2>/dev/null || true
+    if ((stopping)); then exit 0; fi
+    echo "lab-entrypoint: $1 exited; starting it again" >&2
+    sleep 1  # back off, so that a daemon that cannot start does not spin
+  done
+}
+
 case $role in
   leader)
     install -d -o slurm -g slurm /var/lib/lab/slurmctld
     python3 -m lab.slurm render-conf > /etc/slurm/slurm.conf
-    exec /usr/sbin/slurmctld -D -i
+    supervise /usr/sbin/slurmctld -D -i
     ;;
   worker)
     install -d /var/lib/lab/slurmd
     # Configless: slurmd fetches slurm.conf from slurmctld, so scaling the lab
     # changes only the leader's configuration.
-    exec /usr/sbin/slurmd -D --conf-server leader
+    supervise /usr/sbin/slurmd -D --conf-server leader
     ;;
   *)
     echo "lab-entrypoint: unknown LAB_ROLE '$role'" >&2
