@@ -24,7 +24,7 @@ from lab.cluster import Lab
 from lab.placement import Placement
 from lab.process import Result
 from lab.wait import Check, wait_until
-from tests.integration.conftest import RESULTS, WORKFLOWS
+from tests.integration.conftest import WORKFLOWS
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
