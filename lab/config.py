@@ -21,7 +21,8 @@ IMAGE_REPOSITORY = "toil-lab/node"
 DEFAULT_LAB_NAME = "toil-lab"
 DEFAULT_WORKERS = 3
 MAX_WORKERS = 64
-DEFAULT_WORKER_MEMORY_MB = 2048
+# 3G: Slurm sees 2944M, so a job with Toil's default request (2G of memory) fits.
+DEFAULT_WORKER_MEMORY_MB = 3072
 # Toil jobs in a lab are mostly light; Slurm may put this many jobs on one CPU
 # (OverSubscribe=FORCE) so that a 2-core worker still offers several job slots.
 DEFAULT_SLOTS_PER_CPU = 4

@@ -35,7 +35,7 @@ def test_defaults() -> None:
         toil_version="9.6.0",
         toil_source=None,
         base_image="debian:bookworm-slim",
-        worker_memory_mb=2048,
+        worker_memory_mb=3072,
         slots_per_cpu=4,
         compose_command=None,
         root=config.project_root(),
