@@ -24,7 +24,7 @@ from lab.cluster import Lab
 from lab.placement import Placement
 from lab.process import Result
 from lab.wait import Check, wait_until
-from tests.integration.conftest import WORKFLOWS
+from tests.integration.conftest import RESULTS, WORKFLOWS
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -116,15 +116,21 @@ def assert_every_output_exactly_once(run: Run, result: Result) -> None:
 def report_recovery(kind: str, struck: float, run: Run) -> float:
     """Print how long recovery took: to the workflow's end, and to each lost leaf's rerun."""
     took = run.finished_at - struck
+    struck_at = time.time() - (time.monotonic() - struck)  # the fault's wall-clock time
     reruns = []
     for index, lines in run.attempts().items():
         starts = [float(line.split()[3]) for line in lines if line.startswith("start ")]
         dones = [line for line in lines if line.startswith("done ")]
         if len(starts) > 1:
-            reruns.append(f"leaf {index}: {len(starts)} attempts, {len(dones)} done")
-    print(
-        f"\n{kind}: the workflow finished {took:.1f}s after the fault; " + ("; ".join(reruns) or "no reruns")
-    )
+            reruns.append(
+                f"leaf {index}: {len(starts)} attempts, {len(dones)} done, "
+                f"rerun started {starts[-1] - struck_at:.1f}s after the fault"
+            )
+    line = f"{kind}: the workflow finished {took:.1f}s after the fault; " + ("; ".join(reruns) or "no reruns")
+    print("\n" + line)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with (RESULTS / "recovery.txt").open("a") as log:
+        log.write(line + "\n")
     return took
 
 
@@ -169,40 +175,31 @@ def test_a_killed_worker_comes_back_and_is_used_again(healed: Lab) -> None:
     assert {p.node for p in run.placements()} == {"worker-3"}
 
 
-def test_a_worker_paused_past_the_timeout_then_resumed(healed: Lab) -> None:
+@pytest.mark.parametrize(("kind", "victim"), [("pause", "worker-1"), ("partition", "worker-3")])
+def test_a_worker_lost_past_the_timeout_then_healed(healed: Lab, kind: str, victim: str) -> None:
+    """A worker paused (frozen) or partitioned (off the network) until slurmctld declares
+    it down, then brought back: the workflow succeeds and no output is doubled.
+
+    The outputs are those that go through Toil's file store. A leaf's own side effect can
+    happen twice: a frozen attempt that wakes after its rerun has started may finish
+    before slurmd kills it (test-results/recovery.txt shows "2 attempts, 2 done" then).
+    """
     lab = healed
     run = Run(lab).start()
-    run.wait_for_a_leaf_on("worker-1")
+    run.wait_for_a_leaf_on(victim)
     struck = time.monotonic()
-    fault.inject(lab, "pause", "worker-1")
+    fault.inject(lab, kind, victim)
+    assert [f.kind for f in fault.faults_in_force(lab) if f.node == victim] == [kind]
 
-    def down() -> Check[None]:
-        state = {s.name: s for s in slurm.worker_states(lab.leader)}["worker-1"]
-        return Check(not state.ready, f"worker-1 is {state.raw}", None)
+    def lost() -> Check[None]:
+        # DOWN: past SlurmdTimeout, slurmctld has given the node's jobs up and requeued them.
+        state = {s.name: s for s in slurm.worker_states(lab.leader)}[victim]
+        return Check(state.state == "down", f"{victim} is {state.raw}", None)
 
-    wait_until(down, what="slurmctld to notice the paused worker", timeout=60)
-    fault.heal(lab, "worker-1")
+    wait_until(lost, what=f"slurmctld to declare {victim} down", timeout=60)
+    assert fault.heal(lab, victim), f"nothing was undone on {victim}"
     result = run.wait()
-    report_recovery("pause", struck, run)
-    assert_every_output_exactly_once(run, result)
-
-
-def test_a_worker_partitioned_then_healed(healed: Lab) -> None:
-    lab = healed
-    run = Run(lab).start()
-    run.wait_for_a_leaf_on("worker-3")
-    struck = time.monotonic()
-    fault.inject(lab, "partition", "worker-3")
-    assert [f.kind for f in fault.faults_in_force(lab) if f.node == "worker-3"] == ["partition"]
-
-    def down() -> Check[None]:
-        state = {s.name: s for s in slurm.worker_states(lab.leader)}["worker-3"]
-        return Check(not state.ready, f"worker-3 is {state.raw}", None)
-
-    wait_until(down, what="slurmctld to notice the partitioned worker", timeout=60)
-    assert "reconnected" in " ".join(fault.heal(lab, "worker-3"))
-    result = run.wait()
-    report_recovery("partition", struck, run)
+    report_recovery(kind, struck, run)
     assert_every_output_exactly_once(run, result)
 
 
