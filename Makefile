@@ -64,8 +64,9 @@ test-fast: venv ## everything but the fault tests
 test-faults: venv ## the fault tests alone (kill, pause, partition, scheduler and leader restarts)
 	$(PYTEST) -m faults -s tests/integration
 
-bench: venv ## benchmarks: lab start-up and 64 Toil jobs, as ratios measured side by side
+bench: venv ## benchmarks: lab start-up, 64 Toil jobs (ratios side by side), recovery per fault kind
 	$(VENV)/bin/python -m lab.bench --json $(RESULTS)/bench.json
+	$(VENV)/bin/python -m lab.recovery --json $(RESULTS)/recovery.json
 
 lint: venv ## ruff and mypy --strict on lab/
 	$(VENV)/bin/ruff check lab tests

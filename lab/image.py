@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 DOCKERFILE = Path("images/node/Dockerfile")
 # Everything the node image is built from, besides the wheelhouse (hashed into its tag).
 IMAGE_INPUTS = ("images/node", "lab")
+# Host-only modules, kept out of the image (.dockerignore) so that changing them
+# does not rebuild it.
+HOST_ONLY = ("lab/bench.py", "lab/recovery.py")
 # Debian releases that debootstrap can make when the base image cannot be pulled.
 # Only Debian 12: the image's Python (IMAGE_PYTHON) is bookworm's.
 DEBIAN_SUITES = {"12": "bookworm", "bookworm": "bookworm"}
@@ -131,8 +134,9 @@ def image_tag(config: LabConfig, house: Path) -> str:
     digest.update(config.base_image.encode())
     for top in IMAGE_INPUTS:
         for path in sorted((config.root / top).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(config.root)).encode())
+            relative = str(path.relative_to(config.root))
+            if path.is_file() and "__pycache__" not in path.parts and relative not in HOST_ONLY:
+                digest.update(relative.encode())
                 digest.update(path.read_bytes())
     for wheel in sorted(house.iterdir()):
         digest.update(wheel.name.encode())

@@ -81,9 +81,11 @@ def render_conf(layout: SlurmLayout) -> str:
         "SchedulerType=sched/builtin",
         "SelectType=select/cons_tres",
         "SelectTypeParameters=CR_CPU_Memory",
-        # Keep finished jobs visible to `scontrol show job` for an hour: without
-        # accounting, Toil reads exit codes there, and hangs on a job that aged out.
-        "MinJobAge=3600",
+        # Keep finished jobs visible to `scontrol show job` for 10 minutes: without
+        # accounting, Toil reads exit codes there (it polls every second), and
+        # hangs on a job that aged out. Longer makes each poll slower: with 1,400
+        # jobs on record `scontrol show job` took 0.76 s against 0.12 s.
+        "MinJobAge=600",
         # A worker that comes back is put back in service by itself.
         "ReturnToService=2",
         # Fault settings: production defaults notice a silent node only after
@@ -95,8 +97,10 @@ def render_conf(layout: SlurmLayout) -> str:
         "AuthInfo=cred_expire=10",
         # Without a submission or completion to wake it, the scheduler looks at
         # pending jobs only every sched_interval (60 s): a requeued job whose
-        # hold ended would wait that long.
-        "SchedulerParameters=sched_interval=2",
+        # hold ended would wait that long. And after a job ends, Slurm fills its
+        # slot only every batch_sched_delay (3 s): measured with 64 short jobs
+        # that each waited for a freed slot, 40-58 s with it, 21-23 s without.
+        "SchedulerParameters=sched_interval=2,batch_sched_delay=0",
         "KillWait=5",
         "InactiveLimit=0",
         "Waittime=0",

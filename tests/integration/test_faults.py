@@ -10,100 +10,21 @@ tracked; here it is only printed.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 
-from lab import fault, placement, slurm, workflow
+from lab import fault, slurm
 from lab.cluster import Lab
-from lab.placement import Placement
 from lab.process import Result
-from lab.wait import Check, wait_until
-from tests.integration.conftest import RESULTS, WORKFLOWS
+from lab.recovery import LEAVES, LeavesRun, wait_until_down
+from tests.integration.conftest import RESULTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
-LEAVES = 6
-SECONDS = 12
-RUN_TIMEOUT = 300
 
-
-@dataclass
-class Run:
-    """A fan-out of leaves running in the background on the lab."""
-
-    lab: Lab
-    record_dir: str = field(default_factory=lambda: f"/data/fault-runs/{uuid.uuid4().hex[:12]}")
-    extra: list[str] = field(default_factory=list)
-    record: workflow.RunRecord | None = None
-    result: Result | None = None
-    finished_at: float = 0.0
-    thread: threading.Thread | None = None
-
-    def start(self) -> Run:
-        module, workdir = workflow.stage_workflow(self.lab.leader, WORKFLOWS / "leaves.py")
-        args = ["--record", self.record_dir, "--leaves", str(LEAVES), "--seconds", str(SECONDS)]
-        args += ["--logLevel", "INFO", *self.extra]
-
-        def run() -> None:
-            self.record, self.result = workflow.run_module(
-                self.lab.leader, module, args, workdir=workdir, capture=True
-            )
-            self.finished_at = time.monotonic()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        return self
-
-    def wait(self) -> Result:
-        assert self.thread is not None
-        self.thread.join(RUN_TIMEOUT)
-        assert not self.thread.is_alive(), f"the workflow did not finish within {RUN_TIMEOUT}s"
-        assert self.result is not None
-        return self.result
-
-    def attempts(self) -> dict[int, list[str]]:
-        """Each leaf's attempt log lines ('start|done node pid time')."""
-        text = self.lab.leader.exec(
-            ["sh", "-c", f'for f in {self.record_dir}/leaf-*.log; do echo "== $f"; cat "$f"; done'],
-            check=False,
-        ).stdout
-        found: dict[int, list[str]] = {}
-        current = -1
-        for line in text.splitlines():
-            if line.startswith("== "):
-                current = int(line.rsplit("leaf-", 1)[1].removesuffix(".log"))
-                found[current] = []
-            elif line.strip() and current >= 0:
-                found[current].append(line)
-        return found
-
-    def wait_for_a_leaf_on(self, node: str) -> None:
-        """Return once a leaf attempt has started on `node` (the moment to strike)."""
-
-        def check() -> Check[None]:
-            started = [i for i, lines in self.attempts().items() if any(f" {node} " in x for x in lines)]
-            return Check(bool(started), f"leaves started on {node}: {started}", None)
-
-        wait_until(check, what=f"a leaf to start on {node}", timeout=120, interval=0.5)
-
-    def outputs(self) -> list[dict[str, object]]:
-        data: list[dict[str, object]] = json.loads(
-            self.lab.leader.read_text(f"{self.record_dir}/outputs.json")
-        )
-        return data
-
-    def placements(self) -> list[Placement]:
-        assert self.record is not None
-        return placement.for_job_store(placement.collect(self.lab.nodes()), self.record.job_store)
-
-
-def assert_every_output_exactly_once(run: Run, result: Result) -> None:
+def assert_every_output_exactly_once(run: LeavesRun, result: Result) -> None:
     assert result.returncode == 0, result.stderr[-4000:]
     outputs = run.outputs()
     assert sorted(int(str(o["leaf"])) for o in outputs) == list(range(LEAVES)), outputs
@@ -113,19 +34,14 @@ def assert_every_output_exactly_once(run: Run, result: Result) -> None:
         assert any(line.startswith("done ") for line in lines), f"leaf {index} never finished: {lines}"
 
 
-def report_recovery(kind: str, struck: float, run: Run) -> float:
-    """Print how long recovery took: to the workflow's end, and to each lost leaf's rerun."""
+def report_recovery(kind: str, struck: float, run: LeavesRun) -> float:
+    """Print, and keep in test-results/recovery.txt, how long recovery took."""
     took = run.finished_at - struck
     struck_at = time.time() - (time.monotonic() - struck)  # the fault's wall-clock time
-    reruns = []
-    for index, lines in run.attempts().items():
-        starts = [float(line.split()[3]) for line in lines if line.startswith("start ")]
-        dones = [line for line in lines if line.startswith("done ")]
-        if len(starts) > 1:
-            reruns.append(
-                f"leaf {index}: {len(starts)} attempts, {len(dones)} done, "
-                f"rerun started {starts[-1] - struck_at:.1f}s after the fault"
-            )
+    reruns = [
+        f"leaf {leaf}: {attempts} attempts, {done} done, rerun started {after:.1f}s after the fault"
+        for leaf, attempts, done, after in run.reruns(struck_at)
+    ]
     line = f"{kind}: the workflow finished {took:.1f}s after the fault; " + ("; ".join(reruns) or "no reruns")
     print("\n" + line)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -144,7 +60,7 @@ def healed(lab: Lab) -> Iterator[Lab]:
 
 def test_a_worker_killed_mid_job(healed: Lab) -> None:
     lab = healed
-    run = Run(lab).start()
+    run = LeavesRun(lab).start()
     run.wait_for_a_leaf_on("worker-2")
     struck = time.monotonic()
     fault.inject(lab, "kill", "worker-2")
@@ -168,7 +84,7 @@ def test_a_killed_worker_comes_back_and_is_used_again(healed: Lab) -> None:
     lab.wait_workers(len(lab.workers()))
     states = {s.name: s for s in slurm.worker_states(lab.leader)}
     assert states["worker-3"].state == "idle"
-    run = Run(lab, extra=["--slurmPartition", "worker-3"])
+    run = LeavesRun(lab, extra=["--slurmPartition", "worker-3"])
     run.start()
     result = run.wait()
     assert_every_output_exactly_once(run, result)
@@ -185,18 +101,13 @@ def test_a_worker_lost_past_the_timeout_then_healed(healed: Lab, kind: str, vict
     before slurmd kills it (test-results/recovery.txt shows "2 attempts, 2 done" then).
     """
     lab = healed
-    run = Run(lab).start()
+    run = LeavesRun(lab).start()
     run.wait_for_a_leaf_on(victim)
     struck = time.monotonic()
     fault.inject(lab, kind, victim)
     assert [f.kind for f in fault.faults_in_force(lab) if f.node == victim] == [kind]
 
-    def lost() -> Check[None]:
-        # DOWN: past SlurmdTimeout, slurmctld has given the node's jobs up and requeued them.
-        state = {s.name: s for s in slurm.worker_states(lab.leader)}[victim]
-        return Check(state.state == "down", f"{victim} is {state.raw}", None)
-
-    wait_until(lost, what=f"slurmctld to declare {victim} down", timeout=60)
+    wait_until_down(lab, victim)
     assert fault.heal(lab, victim), f"nothing was undone on {victim}"
     result = run.wait()
     report_recovery(kind, struck, run)
@@ -205,7 +116,7 @@ def test_a_worker_lost_past_the_timeout_then_healed(healed: Lab, kind: str, vict
 
 def test_the_scheduler_restarted_mid_workflow(healed: Lab) -> None:
     lab = healed
-    run = Run(lab).start()
+    run = LeavesRun(lab).start()
     run.wait_for_a_leaf_on("worker-1")
     before = lab.leader.exec(["pgrep", "-x", "slurmctld"]).stdout.split()
     struck = time.monotonic()
@@ -219,14 +130,10 @@ def test_the_scheduler_restarted_mid_workflow(healed: Lab) -> None:
 
 def test_the_toil_leader_killed_then_restarted(healed: Lab) -> None:
     lab = healed
-    run = Run(lab, extra=["--clean", "never"]).start()
+    run = LeavesRun(lab, extra=["--clean", "never"]).start()
     run.wait_for_a_leaf_on("worker-2")
 
-    def some_done() -> Check[list[int]]:
-        done = [i for i, lines in run.attempts().items() if any(x.startswith("done ") for x in lines)]
-        return Check(bool(done), f"leaves done: {done}", done)
-
-    finished_before = wait_until(some_done, what="a leaf to finish", timeout=120, interval=0.5).value
+    finished_before = run.wait_for_a_leaf_done()
     struck = time.monotonic()
     fault.inject(lab, "kill-leader", "leader")
     killed = run.wait()
@@ -235,7 +142,7 @@ def test_the_toil_leader_killed_then_restarted(healed: Lab) -> None:
     job_store = run.record.job_store
     assert lab.leader.exec(["test", "-d", job_store], check=False).returncode == 0, "the job store is gone"
 
-    again = Run(lab, record_dir=run.record_dir, extra=["--restart", "--clean", "never"]).start()
+    again = LeavesRun(lab, record_dir=run.record_dir, extra=["--restart", "--clean", "never"]).start()
     result = again.wait()
     report_recovery("kill-leader (with --restart)", struck, again)
     assert again.record is not None and again.record.job_store == job_store
