@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +29,11 @@ def engine_info() -> EngineInfo:
     """Ask the daemon for its CPUs and memory; a clear error when it cannot be reached."""
     try:
         result = process.run([DOCKER, "info", "--format", "{{json .}}"])
-    except (CommandFailed, LabError) as error:
+    except CommandFailed as error:
         raise LabError(
             "no reachable Docker daemon: start it (e.g. `systemctl start docker`, or "
             "`dockerd &` as root) or point DOCKER_HOST at one, then try again.\n"
-            f"{error}"
+            f"{shlex.join(error.argv)}: {error.stderr.strip()}"
         ) from None
     data = json.loads(result.stdout)
     if data.get("ServerErrors"):

@@ -90,6 +90,7 @@ def test_exec_on_unknown_node_lists_the_nodes(cli: Cli) -> None:
         (["up", "--workers", "abc"], {}, "is not a number"),
         (["up"], {"BATCH_SYSTEM": "pbs"}, "choose one of: slurm"),
         (["up", "--workers", "64"], {"WORKER_MEMORY": "4G"}, "more than the Docker host has"),
+        (["up"], {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}, "no reachable Docker daemon"),
     ],
 )
 def test_bad_input_is_refused_and_the_lab_stays_up(
