@@ -210,7 +210,11 @@ def measure(lab: Lab, kinds: Sequence[str], say: Callable[[str], None]) -> list[
         )
         say(
             f"{kind}: finished {recovery.finished_after:.1f}s after the fault"
-            + (f", lost leaves rerun {recovery.rerun_after:.1f}s after it" if recovery.rerun_after else "")
+            + (
+                f", lost leaves rerun {recovery.rerun_after:.1f}s after it"
+                if recovery.rerun_after is not None
+                else ""
+            )
             + ("" if recovery.ok else " -- OUTPUTS WRONG")
         )
         found.append(recovery)
