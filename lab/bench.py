@@ -364,7 +364,7 @@ def run_trivial(
             f"the {batch_system} run of the bench workflow failed (exit code {code}, job store "
             f"{record.job_store}); rerun with --keep and look with `LAB_NAME={lab.config.name} lab logs`"
         )
-    found = placement.for_job_store(placement.collect(nodes), record.job_store)
+    found = placement.of_run(nodes, record.job_store)
     used = sorted({p.node for p in found})
     say(f"round {round_}: {batch_system}: {wall:.1f} s, {len(found)} jobs on {', '.join(used)}")
     return JobRun(

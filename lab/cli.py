@@ -158,15 +158,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if command == "run":
         record, code = workflow.run_workflow(lab.leader, args.workflow, args.toil_args, shared=args.shared)
-        found = placement.for_job_store(placement.collect(lab.nodes()), record.job_store)
+        found = placement.of_run(lab.nodes(), record.job_store)
         print(f"\nwhere each job ran (job store {record.job_store}):", file=sys.stderr)
         print(placement.format_table(found), file=sys.stderr)
         return code
     if command == "placement":
-        record = workflow.require_last_run(lab.leader)
-        nodes = lab.nodes()
-        _warn_unreadable(nodes)
-        found = placement.for_job_store(placement.collect(nodes), record.job_store)
+        record, found = _last_run(lab)
         if args.json:
             print(
                 json.dumps(
@@ -193,12 +190,19 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"{name}: {', '.join(undone) or 'no fault to undo'}")
         return 0
     if command == "report":
-        record = workflow.require_last_run(lab.leader)
-        found = placement.for_job_store(placement.collect(lab.nodes()), record.job_store)
+        record, found = _last_run(lab)
         path = write_report(args.directory, record, found)
         print(f"lab: report of {record.workflow} ({len(found)} jobs) written to {path}")
         return 0
     raise LabError(f"unknown command {command}")
+
+
+def _last_run(lab: Lab) -> tuple[workflow.RunRecord, list[placement.Placement]]:
+    """The last run and its placements; a warning names nodes whose records cannot be read."""
+    record = workflow.require_last_run(lab.leader)
+    nodes = lab.nodes()
+    _warn_unreadable(nodes)
+    return record, placement.of_run(nodes, record.job_store)
 
 
 def _warn_unreadable(nodes: list[Node]) -> None:

@@ -101,6 +101,11 @@ def for_job_store(placements: Iterable[Placement], job_store: str) -> list[Place
     return [p for p in placements if p.job_store.removeprefix("file:") == job_store.removeprefix("file:")]
 
 
+def of_run(nodes: Sequence[Node], job_store: str) -> list[Placement]:
+    """The placements of the run that used this job store, read from every running node."""
+    return for_job_store(collect(nodes), job_store)
+
+
 def format_table(placements: Sequence[Placement]) -> str:
     """A table a person reads: one line per job."""
     if not placements:

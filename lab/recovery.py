@@ -124,7 +124,7 @@ class LeavesRun:
     def placements(self) -> list[Placement]:
         """This run's placement records."""
         assert self.record is not None
-        return placement.for_job_store(placement.collect(self.lab.nodes()), self.record.job_store)
+        return placement.of_run(self.lab.nodes(), self.record.job_store)
 
     def reruns(self, struck_wall: float) -> list[tuple[int, int, int, float]]:
         """(leaf, attempts, done lines, seconds from the fault to its last attempt) of rerun leaves."""
@@ -160,9 +160,14 @@ class Recovery:
     ok: bool
 
 
+def victim_of(kind: str) -> str:
+    """The node each kind of fault strikes in the benchmark."""
+    return {"kill": "worker-2", "pause": "worker-1", "partition": "worker-3"}.get(kind, "leader")
+
+
 def strike(lab: Lab, kind: str) -> tuple[LeavesRun, float, float]:
     """Run the leaves, cause one fault of this kind mid-run, undo it; (run, fault time, wall time)."""
-    victim = {"kill": "worker-2", "pause": "worker-1", "partition": "worker-3"}.get(kind, "leader")
+    victim = victim_of(kind)
     extra = ["--clean", "never"] if kind == "kill-leader" else []
     run = LeavesRun(lab, extra=extra).start()
     run.wait_for_a_leaf_on("worker-2" if victim == "leader" else victim)
@@ -201,7 +206,7 @@ def measure(lab: Lab, kinds: Sequence[str], say: Callable[[str], None]) -> list[
         ) == list(range(run.leaves))
         recovery = Recovery(
             kind=kind,
-            victim="leader" if kind in ("restart-scheduler", "kill-leader") else "worker",
+            victim=victim_of(kind),
             finished_after=run.finished_at - struck,
             rerun_after=max((r[3] for r in reruns), default=None),
             total=run.finished_at - run.started_at,

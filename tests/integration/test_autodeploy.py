@@ -55,7 +55,7 @@ def result_of(result: Result) -> object:
 
 def evidence(lab: Lab, record: RunRecord, scenario: str) -> list[Placement]:
     """The run's placement records, and its report in test-results/reports."""
-    found = placement.for_job_store(placement.collect(lab.nodes()), record.job_store)
+    found = placement.of_run(lab.nodes(), record.job_store)
     page = report.render(found, f"{scenario}: {record.workflow}, exit code {record.exit_code}")
     REPORTS.mkdir(parents=True, exist_ok=True)
     (REPORTS / f"{scenario}.html").write_text(page)
