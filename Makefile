@@ -9,14 +9,14 @@ RESULTS := test-results
 NODE ?= leader
 
 # The lab's settings reach `lab` through the environment (see README.md).
-export LAB_NAME WORKERS BATCH_SYSTEM TOIL_VERSION TOIL_SOURCE BASE_IMAGE WORKER_MEMORY SLOTS_PER_CPU LAB_REUSE
+export LAB_NAME WORKERS BATCH_SYSTEM MESOS_PACKAGE MESOS_EXTRA_PACKAGES TOIL_VERSION TOIL_SOURCE BASE_IMAGE WORKER_MEMORY SLOTS_PER_CPU LAB_REUSE
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lab-up lab-down lab-clean status logs shell export-logs test test-unit test-integration test-fast test-faults bench lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
-	@echo "  options: WORKERS=N (default 3)  BATCH_SYSTEM=slurm  LAB_NAME=name (default toil-lab)  NODE=worker-2"
+	@echo "  options: WORKERS=N (default 3)  BATCH_SYSTEM=auto|slurm|mesos  MESOS_PACKAGE=path-or-URL  LAB_NAME=name (default toil-lab)  NODE=worker-2"
 
 venv: $(VENV)/.installed ## create the project's virtualenv (.venv) with the lab CLI
 

@@ -290,7 +290,7 @@ def check_absent(config: LabConfig) -> None:
 def measure_noop_start(config: LabConfig, workers: int, image: str, cpus: int, say: Say) -> tuple[int, float]:
     """Seconds to start the lab's containers with a no-op command; (containers, seconds)."""
     noop = Lab(replace(config, name=config.name + NOOP_SUFFIX), say)
-    project = noop.project(workers, image, cpus)
+    project = noop.project(workers, image, cpus, "slurm")
     services = [LEADER, *(compose.worker_service_name(i) for i in range(1, workers + 1))]
     override = noop.config.state_dir / "noop.yaml"
     override.write_text(json.dumps(noop_override(services), indent=2) + "\n")

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from lab import fault, placement, slurm, workflow
+from lab import fault, placement, workflow
+from lab.backend import WorkerState
 from lab.cluster import Lab
-from lab.config import BATCH_SYSTEMS, LEADER, LabConfig, parse_batch_system, parse_workers
+from lab.config import BATCH_SYSTEM_CHOICES, LEADER, LabConfig, parse_batch_system, parse_workers
 from lab.diagnostics import export_logs
 from lab.errors import LabError, NotReady
 from lab.node import Node
@@ -33,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="bring the lab up (or rescale it); returns when every worker is ready")
     up.add_argument("--workers", help="number of workers (default: WORKERS, the running lab's, or 3)")
     up.add_argument(
-        "--batch-system", help=f"one of: {', '.join(BATCH_SYSTEMS)} (default: BATCH_SYSTEM or slurm)"
+        "--batch-system",
+        help=f"one of: {', '.join(BATCH_SYSTEM_CHOICES)} (default: BATCH_SYSTEM, or auto: mesos when "
+        "MESOS_PACKAGE is set, else slurm)",
     )
 
     sub.add_parser("down", help="stop and remove the containers; keep every volume, the job store included")
@@ -63,11 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="run WORKFLOW.py on the leader: lab run [--shared] WORKFLOW.py [TOIL_ARGS ...]",
-        description="Runs the workflow from the leader's private area on slurm_autodeploy, which "
-        "ships it to the workers; --shared puts it on the shared volume and runs it on plain slurm.",
+        description="Runs the workflow from the leader's private area on a batch system that ships it "
+        "to the workers (Slurm: slurm_autodeploy; Mesos: Toil's mesos); --shared puts it on the shared "
+        "volume (on Slurm: plain slurm, no auto-deployment).",
     )
     run.add_argument(
-        "--shared", action="store_true", help="shared volume and plain slurm (no auto-deployment)"
+        "--shared", action="store_true", help="the shared volume (on Slurm: plain slurm, no auto-deployment)"
     )
     run.add_argument("workflow", type=Path)
     run.add_argument("toil_args", nargs=argparse.REMAINDER)
@@ -79,8 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         "fault",
         help="cause a fault: lab fault KIND NODE [--after S] [--for S]",
         description="kill: SIGKILL the node's container; pause: freeze it; partition: cut it off the "
-        "lab's network; restart-scheduler: restart slurmctld (leader); kill-leader: SIGKILL the Toil "
-        "leader of the last run (leader). Lasting faults stay until `lab heal NODE`, or --for S.",
+        "lab's network; restart-scheduler: restart slurmctld or mesos-master (leader); kill-leader: "
+        "SIGKILL the Toil leader of the last run (leader). Lasting faults stay until `lab heal NODE`, "
+        "or --for S.",
     )
     fault_cmd.add_argument("kind", help="one of: kill, pause, partition, restart-scheduler, kill-leader")
     fault_cmd.add_argument("node")
@@ -243,12 +248,13 @@ def _exec_command(words: list[str], user: str | None) -> tuple[list[str], str | 
 
 def _status(lab: Lab, *, as_json: bool) -> int:
     nodes = lab.nodes()
-    scheduler: dict[str, slurm.NodeState] = {}
+    scheduler: dict[str, WorkerState] = {}
     leader = next((n for n in nodes if n.role == "leader" and n.running), None)
+    backend = lab.backend
     if leader is not None:
         try:
-            scheduler = {s.name: s for s in slurm.worker_states(leader)}
-        except LabError:
+            scheduler = {s.name: s for s in backend.worker_states(leader)}
+        except (LabError, ValueError):
             scheduler = {}
     try:
         faults = {f.node: f for f in fault.faults_in_force(lab)} if nodes else {}
@@ -259,7 +265,7 @@ def _status(lab: Lab, *, as_json: bool) -> int:
             json.dumps(
                 {
                     "lab": lab.config.name,
-                    "batch_system": lab.config.batch_system,
+                    "batch_system": backend.name,
                     "nodes": [
                         {
                             "name": n.name,
@@ -291,14 +297,14 @@ def _status(lab: Lab, *, as_json: bool) -> int:
     for n in nodes:
         view = scheduler.get(n.name)
         sched = (
-            "slurmctld"
+            backend.scheduler
             if n.role == "leader"
             else (view.raw + (f" ({view.reason})" if view.reason else "") if view else "-")
         )
         in_force = faults[n.name].kind if n.name in faults else "-"
         rows.append((n.name, n.role, n.container_name, n.state, n.health or "-", in_force, sched))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    print(f"lab {lab.config.name!r} (batch system: {lab.config.batch_system})")
+    print(f"lab {lab.config.name!r} (batch system: {backend.name})")
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip())
     return 0

@@ -9,13 +9,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
-from lab import compose, docker, slurm
+from lab import backend, compose, docker
+from lab.backend import Backend, WorkerState
 from lab.compose import Compose
 from lab.config import (
     DEFAULT_WORKERS,
     LABEL_LAB,
     LEADER,
     LabConfig,
+    choose_batch_system,
 )
 from lab.errors import ConfigError, LabError, NoSuchNode
 from lab.node import Node, sort_key
@@ -40,6 +42,8 @@ class UpPlan:
     workers: int
     cpus: int
     image: str
+    batch_system: str
+    why: str  # why this batch system (BATCH_SYSTEM, MESOS_PACKAGE, or the running lab's)
 
 
 class Lab:
@@ -74,6 +78,26 @@ class Lab:
         """The leader node."""
         return self.node(LEADER)
 
+    def running_batch_system(self) -> str | None:
+        """The batch system of the lab's existing containers (from their labels), if any."""
+        nodes = self.nodes()
+        leader = next((n for n in nodes if n.role == "leader"), None)
+        return (leader or nodes[0]).batch_system if nodes else None
+
+    @property
+    def batch_system(self) -> str:
+        """The batch system this lab runs (or would run, when it has no containers yet)."""
+        return self.running_batch_system() or choose_batch_system(self.config)[0]
+
+    @property
+    def backend(self) -> Backend:
+        """The batch system's side of the lab: readiness, status, Toil options."""
+        return backend.get(self.batch_system)
+
+    def worker_states(self) -> list[WorkerState]:
+        """Every worker as the scheduler on the leader sees it now."""
+        return self.backend.worker_states(self.leader)
+
     def is_up(self) -> bool:
         """True when the leader and at least one worker are running."""
         nodes = self.nodes()
@@ -86,7 +110,7 @@ class Lab:
     def _compose_command(self) -> tuple[str, ...]:
         return self.config.compose_command or compose.detect_command()
 
-    def project(self, workers: int, image: str, cpus: int) -> Compose:
+    def project(self, workers: int, image: str, cpus: int, batch_system: str) -> Compose:
         """The Compose project of this lab with `workers` workers."""
         root = self.config.root
         template = compose.load_worker_template(root / "compose.yaml")
@@ -103,6 +127,7 @@ class Lab:
                 "LAB_WORKER_CPUS": str(cpus),
                 "LAB_WORKER_MEMORY_MB": str(self.config.worker_memory_mb),
                 "LAB_SLOTS_PER_CPU": str(self.config.slots_per_cpu),
+                "LAB_BATCH_SYSTEM": batch_system,
             },
         )
 
@@ -111,17 +136,38 @@ class Lab:
         nodes = self.nodes()
         workers = max(1, sum(1 for n in nodes if n.role == "worker"))
         image = next((str(n.inspect().get("Config", {}).get("Image", "")) for n in nodes), "")
-        return self.project(workers, image or "unused", 1)
+        return self.project(workers, image or "unused", 1, self.running_batch_system() or "slurm")
 
     # --- up ------------------------------------------------------------------
     def plan(self) -> UpPlan:
         """Check the input against the Docker host and build the image: nothing starts."""
         engine = docker.engine_info()
+        batch_system, why = self._choose_batch_system()
         running = sum(1 for n in self.workers() if n.running)
         workers = self.config.workers or running or DEFAULT_WORKERS
         self._check_capacity(workers, engine)
-        image = self._build_image(engine)
-        return UpPlan(workers=workers, cpus=engine.cpus, image=image)
+        image = self._build_image(engine, batch_system)
+        return UpPlan(workers=workers, cpus=engine.cpus, image=image, batch_system=batch_system, why=why)
+
+    def _choose_batch_system(self) -> tuple[str, str]:
+        """The configured choice, which must agree with a lab that already has containers."""
+        chosen, why = choose_batch_system(self.config)
+        existing = self.running_batch_system()
+        if existing is None:
+            return chosen, why
+        if chosen == existing:
+            return existing, f"{why}; lab {self.config.name!r} already runs it"
+        if existing == "mesos" and self.config.batch_system == "auto" and self.config.mesos_package is None:
+            raise ConfigError(
+                f"lab {self.config.name!r} runs mesos: set MESOS_PACKAGE to the Mesos build it was made "
+                "with to change it, or take it down first (`lab down`; its volumes are kept). "
+                "Nothing was changed."
+            )
+        raise ConfigError(
+            f"lab {self.config.name!r} already runs {existing}, and {why} chooses {chosen}: take it down "
+            f"first (`lab down`; its volumes are kept), or give the new lab another LAB_NAME. "
+            "Nothing was changed."
+        )
 
     def _check_capacity(self, workers: int, engine: docker.EngineInfo) -> None:
         total_mb = engine.memory_bytes // (1024 * 1024)
@@ -134,49 +180,58 @@ class Lab:
                 f"WORKERS={most}, or a smaller WORKER_MEMORY."
             )
 
-    def _build_image(self, engine: docker.EngineInfo) -> str:
-        from lab import image
+    def _build_image(self, engine: docker.EngineInfo, batch_system: str) -> str:
+        from lab import image, mesos_image
 
-        return image.ensure_node_image(self.config, engine.architecture, self.say)
+        node_image = image.ensure_node_image(self.config, engine.architecture, self.say)
+        if batch_system == "mesos":
+            return mesos_image.ensure_mesos_image(self.config, node_image, engine.architecture, self.say)
+        return node_image
 
     def up(self) -> UpPlan:
         """Bring the lab up (or scale it) and return when every worker is ready."""
         plan = self.plan()
         before = sum(1 for n in self.workers() if n.running)
-        project = self.project(plan.workers, plan.image, plan.cpus)
-        self.say(f"starting lab {self.config.name!r}: leader + {plan.workers} workers on slurm")
+        project = self.project(plan.workers, plan.image, plan.cpus, plan.batch_system)
+        self.say(f"batch system: {plan.batch_system} ({plan.why})")
+        self.say(f"starting lab {self.config.name!r}: leader + {plan.workers} workers on {plan.batch_system}")
         project.up()
         self.wait_leader()
         if before and before != plan.workers:
-            # The leader was recreated with the new node list; let every slurmd
-            # fetch the new configuration.
-            slurm.reconfigure(self.leader)
+            # The leader was recreated with the new node list (Slurm: let every
+            # slurmd fetch the new configuration).
+            self.backend.after_rescale(self.leader)
         self.wait_workers(plan.workers)
         return plan
 
     def wait_leader(self, timeout: float = READY_TIMEOUT) -> None:
-        """Wait until slurmctld on the leader answers."""
+        """Wait until the scheduler on the leader (slurmctld, mesos-master) answers."""
+        backend = self.backend
 
         def check() -> Check[None]:
             leader = self.leader
             if not leader.running:
                 return Check(False, f"leader container is {leader.state}", None)
-            result = leader.exec(["scontrol", "ping"], check=False)
-            return Check(result.returncode == 0, result.stdout.strip() or result.stderr.strip(), None)
+            return backend.leader_ready(leader)
 
         wait_until(
             check,
-            what="the leader's slurmctld",
+            what=f"the leader's {backend.scheduler}",
             timeout=timeout,
-            diagnostics=lambda _: self.node_logs([LEADER]),
+            diagnostics=lambda _: self._with_hint(self.node_logs([LEADER])),
         )
+
+    def _with_hint(self, logs: str) -> str:
+        hint = self.backend.explain(logs)
+        return f"{hint}\n{logs}" if hint else logs
 
     def wait_workers(self, count: int, timeout: float = READY_TIMEOUT) -> None:
         """Wait until `count` workers are registered with the scheduler and ready."""
         expected = [compose.worker_service_name(i) for i in range(1, count + 1)]
+        backend = self.backend
 
         def check() -> Check[list[str]]:
-            states = {s.name: s for s in slurm.worker_states(self.leader)}
+            states = {s.name: s for s in backend.worker_states(self.leader)}
             ready = [name for name in expected if name in states and states[name].ready]
             missing = [name for name in expected if name not in ready]
             detail = f"{len(ready)}/{count} workers ready"
@@ -187,11 +242,13 @@ class Lab:
 
         def diagnostics(last: Check[list[str]] | None) -> str:
             missing = last.value if last is not None else expected
-            return f"missing workers: {', '.join(missing)}\n" + self.node_logs([LEADER, *missing])
+            return self._with_hint(
+                f"missing workers: {', '.join(missing)}\n" + self.node_logs([LEADER, *missing])
+            )
 
         wait_until(
             check,
-            what=f"{count} workers to register with slurmctld",
+            what=f"{count} workers to register with {backend.scheduler}",
             timeout=timeout,
             progress=lambda c: self.say(c.detail),
             diagnostics=diagnostics,

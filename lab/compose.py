@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from lab import process
-from lab.config import LABEL_LAB, LABEL_NODE, LABEL_ROLE, NODE_STATE_DIR
+from lab.config import LABEL_BATCH_SYSTEM, LABEL_LAB, LABEL_NODE, LABEL_ROLE, NODE_STATE_DIR
 from lab.errors import LabError
 from lab.process import Result
 
@@ -57,6 +57,7 @@ def render_workers(template: Mapping[str, Any], count: int) -> dict[str, Any]:
             LABEL_LAB: "${LAB_NAME:?}",
             LABEL_ROLE: "worker",
             LABEL_NODE: name,
+            LABEL_BATCH_SYSTEM: "${LAB_BATCH_SYSTEM:?}",
         }
         # Each worker's own filesystem: Slurm's spool, Toil's work directory,
         # the placement records.

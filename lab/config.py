@@ -26,12 +26,16 @@ DEFAULT_WORKER_MEMORY_MB = 3072
 # Toil jobs in a lab are mostly light; Slurm may put this many jobs on one CPU
 # (OverSubscribe=FORCE) so that a 2-core worker still offers several job slots.
 DEFAULT_SLOTS_PER_CPU = 4
-BATCH_SYSTEMS = ("slurm",)
+BATCH_SYSTEMS = ("slurm", "mesos")
+# BATCH_SYSTEM=auto (the default): Mesos when MESOS_PACKAGE names a Mesos build, else Slurm.
+AUTO = "auto"
+BATCH_SYSTEM_CHOICES = (AUTO, *BATCH_SYSTEMS)
 
 # Docker labels that mark what a lab created; discovery filters on these.
 LABEL_LAB = "org.toil-lab.lab"
 LABEL_ROLE = "org.toil-lab.role"
 LABEL_NODE = "org.toil-lab.node"
+LABEL_BATCH_SYSTEM = "org.toil-lab.batch-system"
 
 LEADER = "leader"
 WORKER_PREFIX = "worker-"
@@ -62,7 +66,9 @@ class LabConfig:
 
     name: str = DEFAULT_LAB_NAME
     workers: int | None = None  # None: keep a running lab's size, else the default
-    batch_system: str = "slurm"
+    batch_system: str = AUTO  # auto, slurm or mesos: see choose_batch_system
+    mesos_package: str | None = None  # a path or URL: a .deb or a .tar.gz of an install tree
+    mesos_extra_packages: tuple[str, ...] = ()  # distribution packages the Mesos build also needs
     toil_version: str = DEFAULT_TOIL_VERSION
     toil_source: Path | None = None
     base_image: str = DEFAULT_BASE_IMAGE
@@ -101,7 +107,9 @@ class LabConfig:
         return cls(
             name=name,
             workers=None if workers is None else parse_workers(workers),
-            batch_system=parse_batch_system(env.get("BATCH_SYSTEM") or "slurm"),
+            batch_system=parse_batch_system(env.get("BATCH_SYSTEM") or AUTO),
+            mesos_package=(env.get("MESOS_PACKAGE") or "").strip() or None,
+            mesos_extra_packages=_parse_package_names(env.get("MESOS_EXTRA_PACKAGES") or ""),
             toil_version=_check_toil_version(env.get("TOIL_VERSION") or DEFAULT_TOIL_VERSION),
             toil_source=None if source is None else _check_toil_source(source),
             base_image=env.get("BASE_IMAGE") or DEFAULT_BASE_IMAGE,
@@ -134,13 +142,42 @@ def _check_workers(value: int) -> int:
 
 
 def parse_batch_system(text: str) -> str:
-    """Check a batch-system name against those the lab provides."""
+    """Check a batch-system name against those the lab provides (or auto)."""
     name = text.strip().lower()
-    if name not in BATCH_SYSTEMS:
+    if name not in BATCH_SYSTEM_CHOICES:
         raise ConfigError(
-            f"BATCH_SYSTEM={text!r} is not one the lab provides; choose one of: " + ", ".join(BATCH_SYSTEMS)
+            f"BATCH_SYSTEM={text!r} is not one the lab provides; choose one of: "
+            + ", ".join(BATCH_SYSTEM_CHOICES)
         )
     return name
+
+
+def choose_batch_system(config: LabConfig) -> tuple[str, str]:
+    """The batch system a new lab gets, and why (said to the user by `lab up`)."""
+    if config.batch_system == "mesos":
+        if config.mesos_package is None:
+            raise ConfigError(
+                "BATCH_SYSTEM=mesos needs a Mesos build, and none is reachable from a package "
+                "index: set MESOS_PACKAGE to a Mesos .deb (e.g. aventer-mesos) or to a .tar.gz of a "
+                "Mesos install tree, as a path or URL (README.md, 'Mesos'). Nothing was started."
+            )
+        return "mesos", f"BATCH_SYSTEM=mesos, Mesos from MESOS_PACKAGE={config.mesos_package}"
+    if config.batch_system == "slurm":
+        return "slurm", "BATCH_SYSTEM=slurm"
+    if config.mesos_package is not None:
+        return "mesos", f"BATCH_SYSTEM=auto and MESOS_PACKAGE={config.mesos_package} is set"
+    return "slurm", "BATCH_SYSTEM=auto and no MESOS_PACKAGE is set (set one to run on Mesos)"
+
+
+def _parse_package_names(text: str) -> tuple[str, ...]:
+    names = tuple(text.replace(",", " ").split())
+    for name in names:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9+.-]+", name):
+            raise ConfigError(
+                f"MESOS_EXTRA_PACKAGES: {name!r} is not a distribution package name "
+                "(give names such as 'libfoo1 libbar2', separated by spaces)."
+            )
+    return names
 
 
 def parse_memory_mb(text: str, what: str) -> int:

@@ -135,3 +135,8 @@ def connect(network: str, container: str, aliases: Sequence[str]) -> None:
     for alias in aliases:
         argv += ["--alias", alias]
     process.run([*argv, network, container])
+
+
+def copy_from(container: str, source: str, target: Path) -> None:
+    """Copy a file or folder out of a container (running or not) into a host folder."""
+    process.run([DOCKER, "cp", f"{container}:{source}", str(target)])

@@ -86,9 +86,10 @@ def inject(lab: Lab, kind: str, name: str) -> Fault:
         docker.disconnect(network, node.container_id)
         return Fault(kind, name, f"off {network}")
     if kind == "restart-scheduler":
-        # The entrypoint's supervisor starts slurmctld again at once.
-        node.exec(["pkill", "-TERM", "-x", "slurmctld"])
-        return Fault(kind, name)
+        # The entrypoint's supervisor starts slurmctld (or mesos-master) again at once.
+        scheduler = lab.backend.scheduler
+        node.exec(["pkill", "-TERM", "-x", scheduler])
+        return Fault(kind, name, scheduler)
     return kill_toil_leader(lab)
 
 

@@ -8,7 +8,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lab import docker, process
@@ -22,7 +22,12 @@ DOCKERFILE = Path("images/node/Dockerfile")
 IMAGE_INPUTS = ("images/node", "lab")
 # Host-only modules, kept out of the image (.dockerignore) so that changing them
 # does not rebuild it.
-HOST_ONLY = ("lab/bench.py", "lab/recovery.py")
+HOST_ONLY = (
+    "lab/bench.py",
+    "lab/recovery.py",
+    "lab/mesos_image.py",
+    "lab/mesos_package.py",
+)
 # Debian releases that debootstrap can make when the base image cannot be pulled.
 # Only Debian 12: the image's Python (IMAGE_PYTHON) is bookworm's.
 DEBIAN_SUITES = {"12": "bookworm", "bookworm": "bookworm"}
@@ -128,21 +133,28 @@ def ensure_wheelhouse(config: LabConfig, architecture: str, say: Say) -> Path:
     return house
 
 
-def image_tag(config: LabConfig, house: Path) -> str:
-    """A tag that changes whenever anything the image is built from changes."""
+def image_tag_digest(root: Path, inputs: Sequence[str], house: Path, extra: Sequence[str]) -> str:
+    """A short digest of the files an image is built from, its wheelhouse and other inputs."""
     digest = hashlib.sha256()
-    digest.update(config.base_image.encode())
-    for top in IMAGE_INPUTS:
-        for path in sorted((config.root / top).rglob("*")):
-            relative = str(path.relative_to(config.root))
+    for item in extra:
+        digest.update(item.encode())
+    for top in inputs:
+        for path in sorted((root / top).rglob("*")):
+            relative = str(path.relative_to(root))
             if path.is_file() and "__pycache__" not in path.parts and relative not in HOST_ONLY:
                 digest.update(relative.encode())
                 digest.update(path.read_bytes())
     for wheel in sorted(house.iterdir()):
         digest.update(wheel.name.encode())
         digest.update(str(wheel.stat().st_size).encode())
+    return digest.hexdigest()[:12]
+
+
+def image_tag(config: LabConfig, house: Path) -> str:
+    """A tag that changes whenever anything the image is built from changes."""
+    digest = image_tag_digest(config.root, IMAGE_INPUTS, house, [config.base_image])
     version = "source" if config.toil_source is not None else config.toil_version
-    return f"{IMAGE_REPOSITORY}:toil-{version}-{digest.hexdigest()[:12]}"
+    return f"{IMAGE_REPOSITORY}:toil-{version}-{digest}"
 
 
 def ensure_node_image(config: LabConfig, architecture: str, say: Say) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lab import docker, process
-from lab.config import LAB_USER, LABEL_NODE, LABEL_ROLE
+from lab.config import LAB_USER, LABEL_BATCH_SYSTEM, LABEL_NODE, LABEL_ROLE
 from lab.process import Result
 
 
@@ -22,6 +22,7 @@ class Node:
     container_name: str
     state: str  # Docker's state: running, exited, paused, ...
     health: str  # healthy, unhealthy, starting, or '' without a healthcheck
+    batch_system: str = "slurm"  # the lab's batch system, from the container's label
 
     @classmethod
     def from_inspect(cls, data: Mapping[str, Any]) -> Node:
@@ -35,6 +36,7 @@ class Node:
             container_name=str(data.get("Name", "")).lstrip("/"),
             state=str(state.get("Status", "unknown")),
             health=str((state.get("Health") or {}).get("Status", "")),
+            batch_system=labels.get(LABEL_BATCH_SYSTEM) or "slurm",
         )
 
     @property

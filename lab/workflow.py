@@ -1,9 +1,10 @@
 """Workflows on the lab: `lab run`, user code on the leader, and the record of each run.
 
 By default a workflow stays in the leader's private area (/home/lab) and runs on a
-batch system that ships it to the workers (`slurm_autodeploy`, see lab/deploy.py).
-`--shared` puts it on the shared volume and runs it on Toil's plain `slurm`, which
-needs the code at the same path on every node, as on an HPC site's shared home.
+batch system that ships it to the workers: on Slurm, `slurm_autodeploy` (see
+lab/deploy.py); on Mesos, Toil's own `mesos`. `--shared` puts it on the shared volume;
+on Slurm it then runs on Toil's plain `slurm`, which needs the code at the same path
+on every node, as on an HPC site's shared home.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lab import slurm
+from lab import backend
 from lab.config import (
     IMAGE_PYTHON,
     JOBSTORES_DIR,
@@ -91,10 +92,16 @@ def merge_options(defaults: Sequence[tuple[str, str | None]], user: Sequence[str
 
 
 def toil_argv(
-    python: str, module: str, job_store: str, user_args: Sequence[str], *, auto_deploy: bool
+    python: str,
+    module: str,
+    job_store: str,
+    user_args: Sequence[str],
+    *,
+    auto_deploy: bool,
+    batch_system: str = "slurm",
 ) -> list[str]:
-    """The command that runs a workflow module on the leader."""
-    defaults = [*slurm.toil_options(auto_deploy=auto_deploy), *DEFAULT_OPTIONS]
+    """The command that runs a workflow module on the leader, on the lab's batch system."""
+    defaults = [*backend.get(batch_system).toil_options(auto_deploy=auto_deploy), *DEFAULT_OPTIONS]
     return [python, "-m", module, job_store, *merge_options(defaults, user_args)]
 
 
@@ -151,7 +158,9 @@ def run_module(
     else:
         job_store = new_job_store(module)
     leader.exec(["mkdir", "-p", JOBSTORES_DIR], user=LAB_USER)
-    argv = toil_argv(python, module, job_store, user_args, auto_deploy=auto_deploy)
+    argv = toil_argv(
+        python, module, job_store, user_args, auto_deploy=auto_deploy, batch_system=leader.batch_system
+    )
     record = RunRecord(label or module, module, job_store, argv, time.time())
     save_run(leader, record)
     result = leader.exec(

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Starts one lab node: munge, then slurmctld (leader) or slurmd (worker) in the
-# foreground. Role and lab facts come from the environment set by compose.yaml.
+# Starts one lab node in the foreground. Slurm: munge, then slurmctld (leader) or
+# slurmd (worker). Mesos: mesos-master (leader) or mesos-agent (worker). Role,
+# batch system and lab facts come from the environment set by compose.yaml.
 set -euo pipefail
 
 role=${LAB_ROLE:?LAB_ROLE must be leader or worker}
+batch_system=${LAB_BATCH_SYSTEM:-slurm}
 secrets=/etc/lab-secrets
 key=$secrets/munge.key
 
@@ -29,9 +31,6 @@ start_munge() {
   runuser -u munge -- /usr/sbin/munged
 }
 
-install_munge_key
-start_munge
-
 # Python's placement recorder and slurm.conf renderer live in the image.
 mkdir -p /var/lib/lab/placement /var/lib/lab/toil-work && chmod 1777 /var/lib/lab/placement /var/lib/lab/toil-work
 
@@ -51,20 +50,60 @@ supervise() {
   done
 }
 
+start_slurm() {
+  install_munge_key
+  start_munge
+  case $role in
+    leader)
+      install -d -o slurm -g slurm /var/lib/lab/slurmctld
+      python3 -m lab.slurm render-conf > /etc/slurm/slurm.conf
+      supervise /usr/sbin/slurmctld -D -i
+      ;;
+    worker)
+      install -d /var/lib/lab/slurmd
+      # Configless: slurmd fetches slurm.conf from slurmctld, so scaling the lab
+      # changes only the leader's configuration.
+      supervise /usr/sbin/slurmd -D --conf-server leader
+      ;;
+  esac
+}
+
+start_mesos() {
+  # The Mesos image (images/mesos) records where its package put the daemons.
+  local env_file=/etc/toil-lab/mesos.env
+  if [[ ! -r $env_file ]]; then
+    echo "lab-entrypoint: LAB_BATCH_SYSTEM=mesos, but this image has no Mesos ($env_file is missing):" \
+         "run the lab with \`lab up\`, which builds the Mesos image from MESOS_PACKAGE" >&2
+    exit 2
+  fi
+  # shellcheck source=/dev/null
+  . "$env_file"
+  export LAB_MESOS_LAUNCHER_DIR
+  local ip flags
+  ip=$(python3 -m lab.mesos own-ip)
+  # libprocess binds to, and tells its peers, this container's own address.
+  export LIBPROCESS_IP=$ip LIBPROCESS_ADVERTISE_IP=$ip
+  install -d /var/lib/lab/mesos
+  mapfile -t flags < <(python3 -m lab.mesos flags "$role")
+  case $role in
+    leader) supervise "$LAB_MESOS_MASTER" "${flags[@]}" ;;
+    worker) supervise "$LAB_MESOS_AGENT" "${flags[@]}" ;;
+  esac
+}
+
 case $role in
-  leader)
-    install -d -o slurm -g slurm /var/lib/lab/slurmctld
-    python3 -m lab.slurm render-conf > /etc/slurm/slurm.conf
-    supervise /usr/sbin/slurmctld -D -i
-    ;;
-  worker)
-    install -d /var/lib/lab/slurmd
-    # Configless: slurmd fetches slurm.conf from slurmctld, so scaling the lab
-    # changes only the leader's configuration.
-    supervise /usr/sbin/slurmd -D --conf-server leader
-    ;;
+  leader | worker) ;;
   *)
     echo "lab-entrypoint: unknown LAB_ROLE '$role'" >&2
+    exit 2
+    ;;
+esac
+
+case $batch_system in
+  slurm) start_slurm ;;
+  mesos) start_mesos ;;
+  *)
+    echo "lab-entrypoint: unknown LAB_BATCH_SYSTEM '$batch_system' (slurm or mesos)" >&2
     exit 2
     ;;
 esac

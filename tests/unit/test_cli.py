@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from lab import cli, placement, workflow
+from lab import backend, cli, placement, workflow
+from lab.backend import Backend
 from lab.cluster import UpPlan
 from lab.config import LabConfig
 from lab.errors import NotReady
@@ -45,7 +46,13 @@ class FakeLab:
 
     def up(self) -> UpPlan:
         self.actions.append("up")
-        return UpPlan(workers=self.config.workers or 3, cpus=4, image="toil-lab/node:test")
+        return UpPlan(
+            workers=self.config.workers or 3,
+            cpus=4,
+            image="toil-lab/node:test",
+            batch_system="slurm",
+            why="BATCH_SYSTEM=auto and no MESOS_PACKAGE is set",
+        )
 
     def down(self) -> None:
         self.actions.append("down")
@@ -62,6 +69,10 @@ class FakeLab:
     @property
     def leader(self) -> FakeNode:
         return self.by_name["leader"]
+
+    @property
+    def backend(self) -> Backend:
+        return backend.get("slurm")
 
 
 @pytest.fixture
@@ -153,7 +164,7 @@ def test_up_with_bad_workers(
 
 def test_up_with_bad_batch_system(labs: list[FakeLab], capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["up", "--batch-system", "lsf"]) == 2
-    assert "choose one of: slurm" in capsys.readouterr().err
+    assert "choose one of: auto, slurm, mesos" in capsys.readouterr().err
     assert labs == []
 
 

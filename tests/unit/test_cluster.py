@@ -78,7 +78,9 @@ def test_project_writes_the_workers_file_and_passes_the_variables(tmp_path: Path
         LabConfig(name="lab-a", worker_memory_mb=1024, slots_per_cpu=2, compose_command=("docker-compose",)),
         root=tmp_path,
     )
-    project = Lab(config).project(workers=2, image="toil-lab/node:toil-9.6.0-abc", cpus=6)
+    project = Lab(config).project(
+        workers=2, image="toil-lab/node:toil-9.6.0-abc", cpus=6, batch_system="mesos"
+    )
     workers_file = tmp_path / ".lab" / "lab-a" / "workers.yaml"
     assert project.command == ("docker-compose",)
     assert project.project == "lab-a"
@@ -91,6 +93,7 @@ def test_project_writes_the_workers_file_and_passes_the_variables(tmp_path: Path
         "LAB_WORKER_CPUS": "6",
         "LAB_WORKER_MEMORY_MB": "1024",
         "LAB_SLOTS_PER_CPU": "2",
+        "LAB_BATCH_SYSTEM": "mesos",
     }
     assert list(json.loads(workers_file.read_text())["services"]) == ["worker-1", "worker-2"]
 

@@ -206,9 +206,13 @@ def test_template_has_the_merged_node_anchor(template: dict[str, Any]) -> None:
     assert template["stop_grace_period"] == "5s"
     assert template["environment"] == {
         "LAB_NAME": "${LAB_NAME:?}",
+        "LAB_BATCH_SYSTEM": "${LAB_BATCH_SYSTEM:?}",
         "LAB_ROLE": "worker",
         "SLURM_CONF": "/var/lib/lab/slurmd/conf-cache/slurm.conf",
+        "LAB_WORKER_CPUS": "${LAB_WORKER_CPUS:?}",
+        "LAB_WORKER_MEMORY_MB": "${LAB_WORKER_MEMORY_MB:?}",
     }
+    assert template["healthcheck"]["test"] == ["CMD", "/usr/local/sbin/lab-health"]
     assert template["volumes"] == ["jobstore:/data", "secrets:/etc/lab-secrets:ro"]
     assert template["depends_on"] == ["leader"]
     assert "<<" not in template
@@ -242,6 +246,7 @@ def test_render_workers(template: dict[str, Any]) -> None:
             "org.toil-lab.lab": "${LAB_NAME:?}",
             "org.toil-lab.role": "worker",
             "org.toil-lab.node": name,
+            "org.toil-lab.batch-system": "${LAB_BATCH_SYSTEM:?}",
         }
         assert service["volumes"] == [
             "jobstore:/data",

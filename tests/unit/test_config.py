@@ -31,7 +31,9 @@ def test_defaults() -> None:
     assert lab == LabConfig(
         name="toil-lab",
         workers=None,
-        batch_system="slurm",
+        batch_system="auto",
+        mesos_package=None,
+        mesos_extra_packages=(),
         toil_version="9.6.0",
         toil_source=None,
         base_image="debian:bookworm-slim",
@@ -118,7 +120,9 @@ def test_worker_bounds_are_allowed(value: str) -> None:
 def test_unknown_batch_system_lists_the_choices() -> None:
     with pytest.raises(ConfigError) as error:
         LabConfig.from_env({"BATCH_SYSTEM": "kubernetes"})
-    assert str(error.value) == "BATCH_SYSTEM='kubernetes' is not one the lab provides; choose one of: slurm"
+    assert str(error.value) == (
+        "BATCH_SYSTEM='kubernetes' is not one the lab provides; choose one of: auto, slurm, mesos"
+    )
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from lab import fault
+from lab import backend, fault
+from lab.backend import Backend
 from lab.errors import ConfigError, LabError
 from lab.fault import Fault
 from lab.node import Node
@@ -56,10 +57,15 @@ class FakeLab:
 
     def __init__(self, *views: Node | list[Node]) -> None:
         self.config = SimpleNamespace(name="t")
+        self.batch_system = "slurm"
         self.views: dict[str, list[Node]] = {}
         for view in views:
             sequence = view if isinstance(view, list) else [view]
             self.views[sequence[0].name] = list(sequence)
+
+    @property
+    def backend(self) -> Backend:
+        return backend.get(self.batch_system)
 
     def nodes(self) -> list[Node]:
         return [sequence[0] for sequence in self.views.values()]
@@ -133,7 +139,16 @@ def test_inject_restart_scheduler_terms_slurmctld_on_the_leader(fake_run: FakeRu
     fake_run.on("docker", "exec")
     found = fault.inject(lab(node("leader")), "restart-scheduler", "leader")
     assert fake_run.argvs == [["docker", "exec", IDS["leader"], "pkill", "-TERM", "-x", "slurmctld"]]
-    assert found == Fault("restart-scheduler", "leader")
+    assert found == Fault("restart-scheduler", "leader", "slurmctld")
+
+
+def test_inject_restart_scheduler_terms_the_mesos_master_on_a_mesos_lab(fake_run: FakeRun) -> None:
+    fake_run.on("docker", "exec")
+    mesos_lab = lab(node("leader"))
+    mesos_lab.batch_system = "mesos"
+    found = fault.inject(mesos_lab, "restart-scheduler", "leader")
+    assert fake_run.argvs == [["docker", "exec", IDS["leader"], "pkill", "-TERM", "-x", "mesos-master"]]
+    assert found == Fault("restart-scheduler", "leader", "mesos-master")
 
 
 @pytest.mark.parametrize("kind", ["restart-scheduler", "kill-leader"])

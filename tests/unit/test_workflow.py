@@ -148,7 +148,10 @@ def test_new_job_store_is_on_the_shared_volume() -> None:
 
 
 class FakeLeader:
-    def __init__(self, files: dict[str, str] | None = None, exit_code: int = 0) -> None:
+    def __init__(
+        self, files: dict[str, str] | None = None, exit_code: int = 0, batch_system: str = "slurm"
+    ) -> None:
+        self.batch_system = batch_system
         self.files = dict(files or {})
         self.exit_code = exit_code
         self.execs: list[tuple[list[str], dict[str, Any]]] = []

@@ -1,0 +1,210 @@
+"""The Mesos backend's flags, the master's view of its agents, and Toil's options (no Docker)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from lab import mesos
+from lab.mesos import MesosLayout
+from lab.process import Result
+
+LAYOUT = MesosLayout(
+    cluster="toil-lab",
+    hostname="worker-2",
+    ip="172.20.0.4",
+    cpus=2,
+    memory_mb=3072,
+    launcher_dir="/usr/libexec/mesos",
+)
+
+
+def flag_map(flags: list[str]) -> dict[str, str]:
+    pairs = [flag.removeprefix("--").split("=", 1) for flag in flags]
+    return {pair[0]: pair[1] if len(pair) == 2 else "" for pair in pairs}
+
+
+def test_master_flags() -> None:
+    flags = flag_map(mesos.master_flags(LAYOUT))
+    assert flags["ip"] == flags["advertise_ip"] == "172.20.0.4"
+    assert flags["port"] == "5050"
+    assert flags["hostname"] == "leader"
+    assert flags["registry"] == "in_memory"
+    assert flags["work_dir"] == "/var/lib/lab/mesos/master"
+    assert flags["allocation_interval"] == "500ms"
+    assert flags["cluster"] == "toil-lab"
+    assert "no-hostname_lookup" in flags
+
+
+def test_agent_flags_for_a_worker() -> None:
+    flags = flag_map(mesos.agent_flags(LAYOUT))
+    assert flags["master"] == "leader:5050"
+    assert flags["ip"] == flags["advertise_ip"] == "172.20.0.4"
+    assert flags["hostname"] == "worker-2"
+    assert flags["work_dir"] == "/var/lib/lab/mesos/agent"
+    assert flags["launcher"] == "posix"
+    assert flags["launcher_dir"] == "/usr/libexec/mesos"
+    assert flags["resources"] == "cpus:2;mem:2944"
+    assert flags["attributes"] == "preemptible:False"
+    for boolean in ("no-systemd_enable_support", "no-hostname_lookup"):
+        assert boolean in flags
+    environment = json.loads(flags["executor_environment_variables"])
+    # Toil's executor is the bare command _toil_mesos_executor, in /usr/local/bin.
+    assert "/usr/local/bin" in environment["PATH"].split(":")
+
+
+@pytest.mark.parametrize("workers", [1, 3, 8])
+def test_every_agent_of_n_workers_has_its_own_name_address_and_work_dir(workers: int) -> None:
+    layouts = [
+        MesosLayout("lab", f"worker-{i}", f"172.20.0.{i + 2}", 2, 1024, "/opt/mesos/libexec/mesos")
+        for i in range(1, workers + 1)
+    ]
+    seen = [flag_map(mesos.agent_flags(layout)) for layout in layouts]
+    assert len({f["hostname"] for f in seen}) == workers
+    assert len({f["ip"] for f in seen}) == workers
+    # The same path, but on each worker's own volume (compose.yaml): never shared.
+    assert {f["work_dir"] for f in seen} == {"/var/lib/lab/mesos/agent"}
+    assert {f["master"] for f in seen} == {"leader:5050"}
+
+
+def test_small_workers_keep_a_floor_of_memory() -> None:
+    small = MesosLayout("lab", "worker-1", "10.0.0.2", 1, 200, "/x")
+    assert mesos.agent_resources(small) == "cpus:1;mem:128"
+
+
+def test_daemon_environment_advertises_the_container_address() -> None:
+    assert mesos.daemon_environment("10.1.2.3") == {
+        "LIBPROCESS_IP": "10.1.2.3",
+        "LIBPROCESS_ADVERTISE_IP": "10.1.2.3",
+    }
+
+
+def test_toil_options() -> None:
+    assert mesos.toil_options() == [("--batchSystem", "mesos"), ("--mesosEndpoint", "leader:5050")]
+
+
+STATE: dict[str, Any] = {
+    "pid": "master@172.20.0.2:5050",
+    "leader": "master@172.20.0.2:5050",
+    "elected_time": 1764450000.5,
+    "slaves": [
+        {
+            "id": "A-S2",
+            "hostname": "worker-2",
+            "active": True,
+            "deactivated": False,
+            "resources": {"cpus": 2.0, "mem": 2944.0, "disk": 1000.0},
+            "used_resources": {"cpus": 1.0, "mem": 256.0},
+            "attributes": {"preemptible": "False"},
+        },
+        {
+            "id": "A-S1",
+            "hostname": "worker-1",
+            "active": True,
+            "deactivated": True,
+            "resources": {"cpus": 2.0, "mem": 2944.0},
+            "used_resources": {},
+        },
+        {"id": "A-S3", "hostname": "worker-3", "active": False, "resources": {}, "used_resources": {}},
+    ],
+    "frameworks": [
+        {
+            "tasks": [
+                {"slave_id": "A-S2", "state": "TASK_RUNNING"},
+                {"slave_id": "A-S2", "state": "TASK_FINISHED"},
+                {"slave_id": "A-S1", "state": "TASK_STAGING"},
+            ]
+        }
+    ],
+}
+
+
+def test_parse_agents() -> None:
+    agents = mesos.parse_agents(STATE)
+    assert [a.name for a in agents] == ["worker-1", "worker-2", "worker-3"]
+    one, two, three = agents
+    assert (two.state, two.ready, two.tasks) == ("active", True, 1)
+    assert two.raw == "active, cpus 1/2, mem 256/2944M, 1 tasks"
+    assert (one.state, one.ready, one.tasks) == ("deactivated", False, 1)
+    assert "deactivated" in one.reason
+    assert (three.state, three.ready, three.reason) == ("inactive", False, "not connected to the master")
+
+
+def test_parse_agents_of_an_empty_master() -> None:
+    assert mesos.parse_agents({"slaves": [], "frameworks": []}) == []
+
+
+@pytest.mark.parametrize(
+    ("state", "elected"),
+    [
+        (STATE, True),
+        ({**STATE, "elected_time": None}, False),
+        ({**STATE, "leader": "master@172.20.0.9:5050"}, False),
+    ],
+)
+def test_is_elected(state: dict[str, Any], elected: bool) -> None:
+    assert mesos.is_elected(state) is elected
+
+
+def test_operator_calls() -> None:
+    assert mesos.deactivate_call("A-S1") == {
+        "type": "DEACTIVATE_AGENT",
+        "deactivate_agent": {"agent_id": {"value": "A-S1"}},
+    }
+    assert mesos.reactivate_call("A-S1") == {
+        "type": "REACTIVATE_AGENT",
+        "reactivate_agent": {"agent_id": {"value": "A-S1"}},
+    }
+
+
+class FakeLeader:
+    def __init__(self, stdout: str) -> None:
+        self.stdout = stdout
+        self.calls: list[list[str]] = []
+
+    def exec(self, argv: Any, *, check: bool = True) -> Result:
+        self.calls.append(list(argv))
+        return Result(tuple(argv), 0, self.stdout, "")
+
+
+def test_worker_states_ask_the_master_on_the_leader() -> None:
+    leader = FakeLeader(json.dumps(STATE))
+    assert [a.name for a in mesos.worker_states(leader)] == ["worker-1", "worker-2", "worker-3"]
+    assert leader.calls == [["python3", "-m", "lab.mesos", "state"]]
+
+
+def test_set_active_runs_the_operator_call_on_the_leader() -> None:
+    leader = FakeLeader("")
+    mesos.set_active(leader, "worker-3", active=False)
+    mesos.set_active(leader, "worker-3", active=True)
+    assert leader.calls == [
+        ["python3", "-m", "lab.mesos", "deactivate", "worker-3"],
+        ["python3", "-m", "lab.mesos", "activate", "worker-3"],
+    ]
+
+
+def test_flags_entry_point_prints_one_flag_per_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(mesos, "own_ip", lambda: "10.9.8.7")
+    monkeypatch.setattr(mesos.socket, "gethostname", lambda: "worker-5")
+    monkeypatch.setenv("LAB_NAME", "lab-x")
+    monkeypatch.setenv("LAB_WORKER_CPUS", "4")
+    monkeypatch.setenv("LAB_WORKER_MEMORY_MB", "2048")
+    monkeypatch.setenv("LAB_MESOS_LAUNCHER_DIR", "/opt/mesos/libexec/mesos")
+    assert mesos.main(["flags", "worker"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    flags = flag_map(lines)
+    assert flags["resources"] == "cpus:4;mem:1920"
+    assert flags["hostname"] == "worker-5"
+    assert flags["ip"] == "10.9.8.7"
+    assert flags["launcher_dir"] == "/opt/mesos/libexec/mesos"
+    # One argument per line: the JSON value holds no newline.
+    assert all(line.startswith("--") for line in lines)
+
+
+def test_entry_point_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert mesos.main(["flags", "observer"]) == 2
+    assert "usage:" in capsys.readouterr().err
