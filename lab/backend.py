@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from lab import docker, mesos, slurm
-from lab.config import BATCH_SYSTEMS
+from lab.config import BATCH_SYSTEMS, DEFAULT_SLOTS_PER_CPU
 from lab.errors import ConfigError, LabError
 from lab.node import Node
 from lab.wait import Check
@@ -67,8 +67,8 @@ class Backend(Protocol):
         """For its duration, new jobs go to `node` only; yields the Toil options that do it."""
         ...
 
-    def after_rescale(self, leader: Node) -> None:
-        """What the scheduler needs after the worker list changed."""
+    def after_rescale(self, leader: Node, workers: Sequence[Node]) -> None:
+        """What the scheduler needs after the worker list changed (the leader was recreated)."""
         ...
 
     def export(self, leader: Node | None, workers: Sequence[Node], directory: Path) -> None:
@@ -102,7 +102,7 @@ class SlurmBackend:
         # Each worker has a partition of its own (lab/slurm.py).
         yield ["--slurmPartition", node]
 
-    def after_rescale(self, leader: Node) -> None:
+    def after_rescale(self, leader: Node, workers: Sequence[Node]) -> None:
         slurm.reconfigure(leader)
 
     def export(self, leader: Node | None, workers: Sequence[Node], directory: Path) -> None:
@@ -144,8 +144,10 @@ class MesosBackend:
         return [WorkerState(a.name, a.state, a.raw, a.reason, a.ready) for a in mesos.worker_states(leader)]
 
     def toil_options(self, *, auto_deploy: bool) -> list[tuple[str, str | None]]:
-        # Toil's Mesos batch system always ships the user's code itself.
-        return mesos.toil_options()
+        # Toil's Mesos batch system always ships the user's code itself. Agents offer
+        # their real CPUs; a job asks a fraction of one by default, so that a worker
+        # takes as many jobs at once as on Slurm (OverSubscribe=FORCE:SLOTS_PER_CPU).
+        return [*mesos.toil_options(), ("--defaultCores", f"{1 / DEFAULT_SLOTS_PER_CPU:g}")]
 
     @contextlib.contextmanager
     def pinned(self, leader: Node, node: str, workers: Sequence[str]) -> Iterator[list[str]]:
@@ -162,9 +164,13 @@ class MesosBackend:
             for name in done:
                 mesos.set_active(leader, name, active=True)
 
-    def after_rescale(self, leader: Node) -> None:
-        # Agents register with the master by themselves; nothing to reconfigure.
-        return None
+    def after_rescale(self, leader: Node, workers: Sequence[Node]) -> None:
+        # The recreated leader may have a new address, and an agent resolves
+        # --master=leader:5050 when it starts: restart each agent (the entrypoint's
+        # supervisor starts it again; it recovers from its work directory).
+        for worker in workers:
+            if worker.running:
+                worker.exec(["pkill", "-TERM", "-x", self.worker_daemon], check=False)
 
     def export(self, leader: Node | None, workers: Sequence[Node], directory: Path) -> None:
         if leader is not None:

@@ -98,6 +98,10 @@ class Lab:
         """Every worker as the scheduler on the leader sees it now."""
         return self.backend.worker_states(self.leader)
 
+    def pinned(self, node: str) -> contextlib.AbstractContextManager[list[str]]:
+        """For its duration, new jobs go to one worker; yields the Toil options that do it."""
+        return self.backend.pinned(self.leader, node, [w.name for w in self.workers()])
+
     def is_up(self) -> bool:
         """True when the leader and at least one worker are running."""
         nodes = self.nodes()
@@ -183,10 +187,14 @@ class Lab:
     def _build_image(self, engine: docker.EngineInfo, batch_system: str) -> str:
         from lab import image, mesos_image
 
+        # A wrong MESOS_PACKAGE is an error before anything is built or started.
+        package = (
+            mesos_image.resolve_package(self.config, engine.architecture) if batch_system == "mesos" else None
+        )
         node_image = image.ensure_node_image(self.config, engine.architecture, self.say)
-        if batch_system == "mesos":
-            return mesos_image.ensure_mesos_image(self.config, node_image, engine.architecture, self.say)
-        return node_image
+        if package is None:
+            return node_image
+        return mesos_image.ensure_mesos_image(self.config, package, node_image, engine.architecture, self.say)
 
     def up(self) -> UpPlan:
         """Bring the lab up (or scale it) and return when every worker is ready."""
@@ -200,7 +208,7 @@ class Lab:
         if before and before != plan.workers:
             # The leader was recreated with the new node list (Slurm: let every
             # slurmd fetch the new configuration).
-            self.backend.after_rescale(self.leader)
+            self.backend.after_rescale(self.leader, self.workers())
         self.wait_workers(plan.workers)
         return plan
 

@@ -71,9 +71,12 @@ def build(
     tag: str,
     build_args: Mapping[str, str],
     labels: Mapping[str, str],
+    target: str | None = None,
 ) -> None:
-    """Build an image, streaming the build's output to the terminal."""
+    """Build an image (or one stage of it), streaming the build's output to the terminal."""
     argv = [DOCKER, "build", "--file", str(dockerfile), "--tag", tag]
+    if target is not None:
+        argv += ["--target", target]
     for key, value in build_args.items():
         argv += ["--build-arg", f"{key}={value}"]
     for key, value in labels.items():

@@ -29,6 +29,7 @@ from lab.mesos_package import DEB, MesosPackage, resolve
 
 DOCKERFILE = Path("images/mesos/Dockerfile")
 IMAGE_INPUTS = ("images/mesos",)
+TOIL_MESOS_STAGE = "toil-mesos"  # the Dockerfile's stage without Mesos itself
 PYMESOS_VERSION = "0.3.15"
 HTTP_PARSER_VERSION = "0.9.0"
 # Fixed times make a rebuilt wheel byte-identical, so the image tag stays the same.
@@ -161,11 +162,40 @@ def image_tag(package: MesosPackage, config: LabConfig, node_image: str, house: 
     return f"{node_image.rsplit(':', 1)[0]}:{node_part}-mesos-{digest}"
 
 
-def ensure_mesos_image(config: LabConfig, node_image: str, architecture: str, say: Say) -> str:
-    """Build the Mesos image over the node image unless one of the same inputs exists."""
+def resolve_package(config: LabConfig, architecture: str) -> MesosPackage:
+    """The checked MESOS_PACKAGE: done before any image is built or container started."""
     if config.mesos_package is None:
         raise ConfigError("a Mesos lab needs MESOS_PACKAGE (README.md, 'Mesos')")
-    package = resolve(config.mesos_package, mesos_cache(config), architecture)
+    return resolve(config.mesos_package, mesos_cache(config), architecture)
+
+
+def ensure_toil_mesos_image(config: LabConfig, node_image: str, architecture: str, say: Say) -> str:
+    """The Dockerfile's first stage alone: the node image with Toil's Mesos dependencies.
+
+    It needs no Mesos package, so it is built and checked on every machine (the
+    integration tests do), and the Mesos image's build reuses its layers.
+    """
+    house = ensure_wheelhouse(config, architecture, say)
+    digest = image_tag_digest(config.root, IMAGE_INPUTS, house, [node_image, TOIL_MESOS_STAGE])
+    tag = f"{node_image.rsplit(':', 1)[0]}:{node_image.rsplit(':', 1)[-1]}-pymesos-{digest}"
+    if docker.image_exists(tag):
+        return tag
+    say(f"building {tag} (Toil's Mesos dependencies over {node_image})")
+    docker.build(
+        context=config.root,
+        dockerfile=config.root / DOCKERFILE,
+        tag=tag,
+        build_args={"NODE_IMAGE": node_image, "MESOS_WHEELHOUSE": str(house.relative_to(config.root))},
+        labels={"org.toil-lab.image": "toil-mesos"},
+        target=TOIL_MESOS_STAGE,
+    )
+    return tag
+
+
+def ensure_mesos_image(
+    config: LabConfig, package: MesosPackage, node_image: str, architecture: str, say: Say
+) -> str:
+    """Build the Mesos image over the node image unless one of the same inputs exists."""
     say(f"Mesos from {package.description}")
     house = ensure_wheelhouse(config, architecture, say)
     tag = image_tag(package, config, node_image, house)

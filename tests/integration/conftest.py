@@ -19,24 +19,49 @@ from lab.process import Result
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 WORKFLOWS = Path(__file__).resolve().parent / "workflows"
 TEST_LAB_NAME = "toil-lab-test"
+# Every test that uses the `lab` fixture runs on each of these batch systems, unless
+# it is marked @pytest.mark.backends("slurm").
+BACKENDS = ("slurm", "mesos")
+NO_MESOS = (
+    "the Mesos tests need a Mesos build, and none can be fetched from a package index: set "
+    "MESOS_PACKAGE to a Mesos .deb (e.g. aventer-mesos) or a .tar.gz of a Mesos install tree "
+    "(README.md, 'Mesos')"
+)
 
 
-def test_config() -> LabConfig:
-    """The test lab: its own name, unless LAB_REUSE=1 asks for the running LAB_NAME."""
+def test_config(batch_system: str = "slurm") -> LabConfig:
+    """The test lab of a batch system: its own name, unless LAB_REUSE=1 asks for the running LAB_NAME."""
     env = dict(os.environ)
+    env["BATCH_SYSTEM"] = batch_system
     if env.get("LAB_REUSE") != "1":
-        env["LAB_NAME"] = env.get("TEST_LAB_NAME", TEST_LAB_NAME)
+        name = env.get("TEST_LAB_NAME", TEST_LAB_NAME)
+        env["LAB_NAME"] = name if batch_system == "slurm" else f"{name}-{batch_system}"
     return LabConfig.from_env(env)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each lab test on every batch system it is for; Mesos tests are marked `mesos`."""
+    if "lab" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("backends")
+    names = marker.args if marker is not None else BACKENDS
+    params = [
+        pytest.param(name, id=name, marks=[pytest.mark.mesos] if name == "mesos" else []) for name in names
+    ]
+    metafunc.parametrize("lab", params, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def lab() -> Iterator[Lab]:
-    """A lab that is up for the whole session."""
-    config = test_config()
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """A lab of the test's batch system, up for the whole session (one lab at a time)."""
+    batch_system: str = getattr(request, "param", "slurm")
+    config = test_config(batch_system)
+    if batch_system == "mesos" and config.mesos_package is None:
+        pytest.skip(NO_MESOS)
     with running_lab(
         config,
         reuse=os.environ.get("LAB_REUSE") == "1",
-        on_failure=lambda failed: export_logs(failed, RESULTS / "diagnostics" / "lab-up"),
+        on_failure=lambda failed: export_logs(failed, RESULTS / "diagnostics" / f"lab-up-{batch_system}"),
     ) as running:
         yield running
 
@@ -44,20 +69,21 @@ def lab() -> Iterator[Lab]:
 @pytest.fixture
 def cli(lab: Lab) -> Cli:
     """Runs the `lab` command line against the test lab, as a user would."""
-    return Cli(lab.config.name)
+    return Cli(lab.config.name, lab.batch_system)
 
 
 class Cli:
-    """`lab ...` in a subprocess, with LAB_NAME set to the test lab."""
+    """`lab ...` in a subprocess, with LAB_NAME and BATCH_SYSTEM set to the test lab's."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, batch_system: str = "slurm") -> None:
         self.name = name
+        self.batch_system = batch_system
 
     def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
         return process.run(
             [sys.executable, "-m", "lab.cli", *args],
             check=False,
-            env={"LAB_NAME": self.name, **(env or {})},
+            env={"LAB_NAME": self.name, "BATCH_SYSTEM": self.batch_system, **(env or {})},
         )
 
 

@@ -2,9 +2,10 @@
 
 In every scenario the user's code exists only on the leader, in a virtualenv made
 with --system-site-packages over the image's Toil in the leader's private area
-(/home/lab/venvs). The workflows run on `slurm_autodeploy` (lab/deploy.py), which
-ships that code to the workers; the negative control runs the same code on Toil's
-plain `slurm` and fails because the workers cannot import it.
+(/home/lab/venvs). The workflows run on `slurm_autodeploy` (lab/deploy.py) on a
+Slurm lab and on Toil's own `mesos` on a Mesos lab; both ship that code to the
+workers. The negative control (Slurm only) runs the same code on Toil's plain
+`slurm` and fails because the workers cannot import it.
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ def test_split_root_packages_are_deployed(lab: Lab, venv: Virtualenv) -> None:
         lab.leader.exec(["rm", "-f", output])
 
 
+@pytest.mark.backends("slurm")  # Toil's mesos always ships the code: no plain variant
 def test_negative_control_plain_slurm_cannot_import_the_users_code(lab: Lab, venv: Virtualenv) -> None:
     install_split_packages(venv)
     output = f"/data/autodeploy-{uuid.uuid4().hex}.txt"
@@ -157,14 +159,17 @@ def test_user_defined_types_keep_their_module(lab: Lab, venv: Virtualenv) -> Non
 
 # The DAG scenarios need Deferring and Follow-on on the same node (Follow-on finds
 # Deferring's left-overs in that node's state; Trigger signals Deferring's pid). That
-# holds by construction: all their jobs go to Slurm partition `worker-1`, which holds
-# that one worker only (lab/slurm.py makes a partition per worker).
-ONE_NODE = ["--slurmPartition", "worker-1", "--retryCount", "0"]
+# holds by construction: all their jobs go to `worker-1` (lab.pinned: on Slurm its own
+# partition, which holds that one worker; on Mesos the other agents are deactivated,
+# so that only worker-1's resources are offered, while the run lasts).
+ONE_NODE = "worker-1"
+NO_RETRY = ["--retryCount", "0"]
 
 
 def test_deferral_with_concurrent_encapsulation(lab: Lab, venv: Virtualenv) -> None:
     venv.install_module("foo.bar", source("deferral_concurrent"))
-    record, result = venv.run("foo.bar", [*ONE_NODE, *QUIET])
+    with lab.pinned(ONE_NODE) as pin:
+        record, result = venv.run("foo.bar", [*pin, *NO_RETRY, *QUIET])
     found = evidence(lab, record, "deferral-with-concurrent-encapsulation")
     assert result.returncode == 0, result.stderr[-4000:]
     assert result_of(result) == "succeeded"
@@ -181,13 +186,14 @@ def test_deferral_with_concurrent_encapsulation(lab: Lab, venv: Virtualenv) -> N
     )
     follow_on = next(p for p in found if p.name == "Job")
     assert follow_on.sequence == 0, "Follow-on must be the first job of its worker process"
-    assert {p.node for p in found} == {"worker-1"}
+    assert {p.node for p in found} == {ONE_NODE}
     assert all(p.status == "ok" for p in found)
 
 
 def test_deferral_with_failure_and_encapsulation(lab: Lab, venv: Virtualenv) -> None:
     venv.install_module("foo.bar", source("deferral_failure"))
-    record, result = venv.run("foo.bar", [*ONE_NODE, *QUIET])
+    with lab.pinned(ONE_NODE) as pin:
+        record, result = venv.run("foo.bar", [*pin, *NO_RETRY, *QUIET])
     found = evidence(lab, record, "deferral-with-failure-and-encapsulation")
     outcome = result_of(result)
     assert isinstance(outcome, dict)
@@ -210,4 +216,4 @@ def test_deferral_with_failure_and_encapsulation(lab: Lab, venv: Virtualenv) -> 
     assert jobs["deferring"].status == "unfinished", "Deferring's worker should have been killed"
     assert jobs["Job"].sequence == 0, "Follow-on must be the first job of a fresh worker process"
     assert jobs["Job"].start > jobs["trigger"].end  # type: ignore[operator]
-    assert {p.node for p in found} == {"worker-1"}
+    assert {p.node for p in found} == {ONE_NODE}

@@ -1,4 +1,4 @@
-"""The lab itself: nodes, registration with Slurm, separate filesystems, bad input."""
+"""The lab itself: nodes, registration with the scheduler, separate filesystems, bad input."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ def test_every_worker_is_registered_and_idle(lab: Lab) -> None:
     workers = lab.workers()
     assert [w.name for w in workers] == expected_workers(lab)
     assert all(w.running for w in workers)
-    states = slurm.worker_states(lab.leader)
+    states = lab.worker_states()
     assert [s.name for s in states] == expected_workers(lab)
-    assert all(s.state == "idle" and s.ready for s in states), states
+    idle = {"slurm": "idle", "mesos": "active"}[lab.batch_system]
+    assert all(s.state == idle and s.ready for s in states), states
 
 
 def test_status_json_shows_the_schedulers_view(cli: Cli, lab: Lab) -> None:
@@ -88,7 +89,7 @@ def test_exec_on_unknown_node_lists_the_nodes(cli: Cli) -> None:
     [
         (["up", "--workers", "0"], {}, "out of range"),
         (["up", "--workers", "abc"], {}, "is not a number"),
-        (["up"], {"BATCH_SYSTEM": "pbs"}, "choose one of: slurm"),
+        (["up"], {"BATCH_SYSTEM": "pbs"}, "choose one of: auto, slurm, mesos"),
         (["up", "--workers", "64"], {"WORKER_MEMORY": "4G"}, "more than the Docker host has"),
         (["up"], {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}, "no reachable Docker daemon"),
     ],
@@ -101,7 +102,7 @@ def test_bad_input_is_refused_and_the_lab_stays_up(
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert {n.name: n.container_id for n in lab.nodes()} == before
-    assert all(s.ready for s in slurm.worker_states(lab.leader))
+    assert all(s.ready for s in lab.worker_states())
 
 
 def test_up_twice_changes_nothing(cli: Cli, lab: Lab) -> None:

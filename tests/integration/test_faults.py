@@ -21,7 +21,8 @@ from lab.process import Result
 from lab.recovery import LEAVES, LeavesRun, wait_until_down
 from tests.integration.conftest import RESULTS
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
+# The fault tests measure Slurm's recovery (its timeouts and requeue), on Slurm only.
+pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.backends("slurm")]
 
 
 def assert_every_output_exactly_once(run: LeavesRun, result: Result) -> None:

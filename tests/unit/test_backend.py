@@ -41,7 +41,11 @@ def test_get_knows_both_backends_and_refuses_others() -> None:
 def test_toil_options_of_each_backend() -> None:
     assert backend.get("slurm").toil_options(auto_deploy=True) == [("--batchSystem", "slurm_autodeploy")]
     assert backend.get("slurm").toil_options(auto_deploy=False) == [("--batchSystem", "slurm")]
-    mesos_options = [("--batchSystem", "mesos"), ("--mesosEndpoint", "leader:5050")]
+    mesos_options = [
+        ("--batchSystem", "mesos"),
+        ("--mesosEndpoint", "leader:5050"),
+        ("--defaultCores", "0.25"),
+    ]
     assert backend.get("mesos").toil_options(auto_deploy=True) == mesos_options
     assert backend.get("mesos").toil_options(auto_deploy=False) == mesos_options
 

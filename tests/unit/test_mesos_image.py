@@ -134,4 +134,4 @@ def test_the_tag_follows_the_node_image_the_package_and_extra_packages(tmp_path:
 def test_a_mesos_image_without_a_package_is_a_config_error(tmp_path: Path) -> None:
     cfg = dataclasses.replace(config(tmp_path), mesos_package=None)
     with pytest.raises(ConfigError, match="MESOS_PACKAGE"):
-        mesos_image.ensure_mesos_image(cfg, "toil-lab/node:x", "x86_64", print)
+        mesos_image.resolve_package(cfg, "x86_64")

@@ -1,0 +1,65 @@
+"""Toil's Mesos batch system in the node image's Python, checked on every machine.
+
+The Mesos image's first stage (images/mesos/Dockerfile, `toil-mesos`) needs no Mesos
+package: it is the node image plus pymesos with http-parser's pure-Python parser.
+Mesos itself is tested by tests/integration/test_mesos.py, given MESOS_PACKAGE.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from lab import docker, image, mesos, mesos_image, process
+from lab.config import LabConfig
+from lab.process import Result
+
+pytestmark = pytest.mark.integration
+
+PARSE_CHUNKED = """
+import pymesos.process as p, http_parser.http as h
+from http_parser.http import HttpParser
+assert p.HttpParser is HttpParser, p.HttpParser
+print(HttpParser.__module__)
+raw = (b"HTTP/1.1 200 OK\\r\\nTransfer-Encoding: chunked\\r\\nContent-Type: application/json\\r\\n\\r\\n"
+       b"7\\r\\n{\\"a\\": 1\\r\\n1\\r\\n}\\r\\n0\\r\\n\\r\\n")
+parser = HttpParser()
+assert parser.execute(raw, len(raw)) == len(raw)
+print(parser.get_status_code(), parser.get_headers()["content-type"], parser.recv_body().decode())
+import toil.batchSystems.mesos.batchSystem as b
+print(b.MesosBatchSystem.supportsAutoDeployment())
+"""
+
+
+@pytest.fixture(scope="module")
+def toil_mesos_image() -> str:
+    config = LabConfig.from_env()
+    engine = docker.engine_info()
+    say = lambda message: print(f"lab: {message}", file=sys.stderr)  # noqa: E731
+    node_image = image.ensure_node_image(config, engine.architecture, say)
+    return mesos_image.ensure_toil_mesos_image(config, node_image, engine.architecture, say)
+
+
+def run_in(tag: str, *argv: str) -> Result:
+    return process.run(
+        [docker.DOCKER, "run", "--rm", "--entrypoint", argv[0], tag, *argv[1:]], check=False, timeout=120
+    )
+
+
+def test_pymesos_runs_on_the_pure_python_http_parser(toil_mesos_image: str) -> None:
+    result = run_in(toil_mesos_image, "python3", "-c", PARSE_CHUNKED)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["http_parser.pyparser", '200 application/json {"a": 1}', "True"]
+
+
+def test_toils_mesos_executor_starts_with_the_agents_executor_environment(toil_mesos_image: str) -> None:
+    """With only what a Mesos agent gives an executor, `_toil_mesos_executor` is found and runs as far as
+    asking the agent it was given for its state (there is no agent here: that connection is refused)."""
+    env = " ".join(f"{key}={value}" for key, value in mesos.executor_environment().items())
+    shell = f"env -i {env} MESOS_AGENT_ENDPOINT=127.0.0.1:5051 _toil_mesos_executor"
+    result = run_in(toil_mesos_image, "timeout", "60", "sh", "-c", shell)
+    assert result.returncode not in (0, 124, 127), result.stderr[-3000:]
+    assert "_toil_mesos_executor: not found" not in result.stderr
+    assert "ModuleNotFoundError" not in result.stderr
+    assert "Connection refused" in result.stderr, result.stderr[-3000:]
