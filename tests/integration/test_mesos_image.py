@@ -63,3 +63,24 @@ def test_toils_mesos_executor_starts_with_the_agents_executor_environment(toil_m
     assert "_toil_mesos_executor: not found" not in result.stderr
     assert "ModuleNotFoundError" not in result.stderr
     assert "Connection refused" in result.stderr, result.stderr[-3000:]
+
+
+NO_MESOS_LAB = "toil-lab-test-nomesos"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BATCH_SYSTEM": "mesos", "MESOS_PACKAGE": ""}, "BATCH_SYSTEM=mesos needs a Mesos build"),
+        ({"MESOS_PACKAGE": "/nonexistent/aventer-mesos.deb"}, "no such file"),
+        ({"MESOS_PACKAGE": __file__}, "neither a .deb nor a tarball"),
+    ],
+)
+def test_a_bad_mesos_package_is_refused_before_anything_starts(env: dict[str, str], message: str) -> None:
+    result = process.run(
+        [sys.executable, "-m", "lab.cli", "up"], check=False, env={"LAB_NAME": NO_MESOS_LAB, **env}
+    )
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "README.md, 'Mesos'" in result.stderr or "Mesos .deb" in result.stderr
+    assert docker.container_ids({"org.toil-lab.lab": NO_MESOS_LAB}) == []
