@@ -84,3 +84,33 @@ def test_a_bad_mesos_package_is_refused_before_anything_starts(env: dict[str, st
     assert message in result.stderr
     assert "README.md, 'Mesos'" in result.stderr or "Mesos .deb" in result.stderr
     assert docker.container_ids({"org.toil-lab.lab": NO_MESOS_LAB}) == []
+
+
+@pytest.fixture(scope="module")
+def node_image() -> str:
+    config = LabConfig.from_env()
+    engine = docker.engine_info()
+    return image.ensure_node_image(config, engine.architecture, lambda message: None)
+
+
+def test_a_trees_missing_libraries_are_installed_from_the_distribution(node_image: str) -> None:
+    """What install-mesos does for a Mesos install tree, on a real library Mesos links to:
+    libsvn_subr (from Debian's libsvn1, unpacked, not installed) needs APR and more; the
+    lab finds the packages from the sonames that `ldd` cannot find, and installs them."""
+    script = (
+        "set -e; apt-get update -qq; cd /tmp; apt-get download -qq libsvn1; dpkg -x libsvn1_*.deb tree; "
+        "lib=$(find tree -name 'libsvn_subr-1.so.1*' -type f); "
+        'if ldd "$lib" | grep -q "libapr-1.so.0 => not found"; then echo MISSING-BEFORE; fi; '
+        'python3 -m lab.sonames install "$lib"; '
+        'if ! ldd "$lib" | grep -q "not found"; then echo ALL-FOUND-AFTER; fi'
+    )
+    result = process.run(
+        [docker.DOCKER, "run", "--rm", "--user", "root", "--entrypoint", "bash", node_image, "-c", script],
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert "MISSING-BEFORE" in lines
+    assert any(line.startswith("lab.sonames: installing ") and "libapr1" in line for line in lines), lines
+    assert "ALL-FOUND-AFTER" in lines
