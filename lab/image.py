@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from lab import docker, process
@@ -29,11 +30,74 @@ HOST_ONLY = (
     "lab/mesos_package.py",
 )
 # Debian releases that debootstrap can make when the base image cannot be pulled.
-# Only Debian 12: the image's Python (IMAGE_PYTHON) is bookworm's.
 DEBIAN_SUITES = {"12": "bookworm", "bookworm": "bookworm"}
 BOOTSTRAP_LABEL = "org.toil-lab.bootstrapped"
 
 Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What wheels for a base image must fit: its distribution's Python and glibc."""
+
+    distribution: str  # ID in /etc/os-release: debian, ubuntu
+    release: str  # VERSION_ID: 12, 24.04
+    python: str
+    glibc: str
+
+
+# Debian-family releases the node image can be built on (BASE_IMAGE), with the Python
+# and glibc of their own packages. Mesos builds such as AVENTER's are made for Ubuntu.
+PLATFORMS = {
+    ("debian", "12"): Platform("debian", "12", IMAGE_PYTHON, "2.36"),
+    ("debian", "13"): Platform("debian", "13", "3.13", "2.41"),
+    ("ubuntu", "22.04"): Platform("ubuntu", "22.04", "3.10", "2.35"),
+    ("ubuntu", "24.04"): Platform("ubuntu", "24.04", "3.12", "2.39"),
+}
+DEFAULT_PLATFORM = PLATFORMS[("debian", "12")]
+_RELEASE_NAMES = {
+    "bookworm": ("debian", "12"),
+    "trixie": ("debian", "13"),
+    "jammy": ("ubuntu", "22.04"),
+    "noble": ("ubuntu", "24.04"),
+}
+
+
+def platform_of_name(reference: str) -> Platform | None:
+    """The platform an official image name stands for (ubuntu:24.04, debian:bookworm-slim), if known."""
+    match = re.match(r"^(?:docker\.io/)?(?:library/)?(debian|ubuntu):([a-z0-9.]+?)(?:-slim)?$", reference)
+    if not match:
+        return None
+    distribution, tag = match.groups()
+    key = _RELEASE_NAMES.get(tag, (distribution, tag))
+    return PLATFORMS.get(key) if key[0] == distribution else None
+
+
+def parse_os_release(text: str) -> tuple[str, str]:
+    """ID and VERSION_ID from an /etc/os-release file."""
+    fields = dict(
+        (key, value.strip().strip('"'))
+        for key, _, value in (line.partition("=") for line in text.splitlines())
+        if key
+    )
+    return fields.get("ID", ""), fields.get("VERSION_ID", "")
+
+
+def base_platform(config: LabConfig, say: Say) -> Platform:
+    """The platform of BASE_IMAGE: from its name when known, else from its /etc/os-release."""
+    known = platform_of_name(config.base_image)
+    if known is not None:
+        return known
+    ensure_base_image(config, say)
+    argv = [docker.DOCKER, "run", "--rm", "--entrypoint", "cat", config.base_image, "/etc/os-release"]
+    release = parse_os_release(process.run(argv, check=False).stdout)
+    if release not in PLATFORMS:
+        supported = ", ".join(f"{d} {r}" for d, r in PLATFORMS)
+        raise ConfigError(
+            f"BASE_IMAGE={config.base_image} is {' '.join(release).strip() or 'not a Debian-family image'}; "
+            f"the node image can be built on: {supported}."
+        )
+    return PLATFORMS[release]
 
 
 def debian_suite(reference: str) -> str | None:
@@ -79,29 +143,33 @@ def ensure_base_image(config: LabConfig, say: Say) -> None:
     say(f"made {reference} with debootstrap")
 
 
-def platform_args(architecture: str) -> list[str]:
+def platform_args(architecture: str, platform: Platform = DEFAULT_PLATFORM) -> list[str]:
     """pip options that resolve wheels for the image's Python and glibc, not the host's."""
     arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(architecture, architecture)
-    # Debian 12's glibc is 2.36; every older manylinux tag also fits it.
-    platforms = [f"manylinux_2_{minor}_{arch}" for minor in range(36, 4, -1)]
+    # Every manylinux tag up to the image's glibc fits it (Debian 12: 2.36).
+    newest = int(platform.glibc.split(".")[1])
+    platforms = [f"manylinux_2_{minor}_{arch}" for minor in range(newest, 4, -1)]
     platforms += [f"manylinux2014_{arch}", f"manylinux2010_{arch}", f"manylinux1_{arch}", f"linux_{arch}"]
-    args = ["--only-binary=:all:", "--python-version", IMAGE_PYTHON, "--implementation", "cp"]
-    for platform in platforms:
-        args += ["--platform", platform]
+    args = ["--only-binary=:all:", "--python-version", platform.python, "--implementation", "cp"]
+    for tag in platforms:
+        args += ["--platform", tag]
     return args
 
 
-def wheelhouse_name(config: LabConfig, architecture: str) -> str:
+def wheelhouse_name(config: LabConfig, architecture: str, platform: Platform = DEFAULT_PLATFORM) -> str:
     """The folder name of the wheelhouse this configuration installs from."""
+    suffix = "" if platform == DEFAULT_PLATFORM else f"-py{platform.python}-glibc{platform.glibc}"
     if config.toil_source is not None:
         digest = hashlib.sha256(str(config.toil_source).encode()).hexdigest()[:10]
-        return f"toil-source-{digest}-{architecture}"
-    return f"toil-{config.toil_version}-{architecture}"
+        return f"toil-source-{digest}-{architecture}{suffix}"
+    return f"toil-{config.toil_version}-{architecture}{suffix}"
 
 
-def ensure_wheelhouse(config: LabConfig, architecture: str, say: Say) -> Path:
+def ensure_wheelhouse(
+    config: LabConfig, architecture: str, say: Say, platform: Platform = DEFAULT_PLATFORM
+) -> Path:
     """Resolve Toil and its dependencies on the host into a wheelhouse (cached)."""
-    house = config.wheelhouse_root / wheelhouse_name(config, architecture)
+    house = config.wheelhouse_root / wheelhouse_name(config, architecture, platform)
     requirements = house / "requirements.txt"
     if requirements.exists() and config.toil_source is None:
         return house
@@ -119,14 +187,16 @@ def ensure_wheelhouse(config: LabConfig, architecture: str, say: Say) -> Path:
         requirement = "toil"
         targets = [str(built[-1])]
     else:
-        say(f"resolving toil=={config.toil_version} for Python {IMAGE_PYTHON} into {house}")
+        say(f"resolving toil=={config.toil_version} for Python {platform.python} into {house}")
         requirement = f"toil=={config.toil_version}"
         targets = [requirement]
     try:
-        process.run([*pip, "download", "--dest", str(house), *platform_args(architecture), *targets])
+        process.run(
+            [*pip, "download", "--dest", str(house), *platform_args(architecture, platform), *targets]
+        )
     except LabError as error:
         raise ConfigError(
-            f"could not resolve {requirement} into a wheelhouse for Python {IMAGE_PYTHON}: "
+            f"could not resolve {requirement} into a wheelhouse for Python {platform.python}: "
             "check TOIL_VERSION, and that PyPI is reachable from this host.\n" + str(error)
         ) from None
     requirements.write_text(requirement + "\n")
@@ -159,7 +229,7 @@ def image_tag(config: LabConfig, house: Path) -> str:
 
 def ensure_node_image(config: LabConfig, architecture: str, say: Say) -> str:
     """Build the node image unless an image of the same inputs exists; return its tag."""
-    house = ensure_wheelhouse(config, architecture, say)
+    house = ensure_wheelhouse(config, architecture, say, base_platform(config, say))
     tag = image_tag(config, house)
     if docker.image_exists(tag):
         return tag

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lab import docker, process
-from lab.config import IMAGE_PYTHON, LabConfig
+from lab.config import LabConfig
 from lab.errors import ConfigError, LabError
-from lab.image import image_tag_digest, platform_args
+from lab.image import DEFAULT_PLATFORM, Platform, base_platform, image_tag_digest, platform_args
 from lab.mesos_package import DEB, MesosPackage, resolve
 
 DOCKERFILE = Path("images/mesos/Dockerfile")
@@ -43,14 +43,16 @@ def mesos_cache(config: LabConfig) -> Path:
     return config.root / "build" / "mesos"
 
 
-def wheelhouse(config: LabConfig, architecture: str) -> Path:
+def wheelhouse(config: LabConfig, architecture: str, platform: Platform = DEFAULT_PLATFORM) -> Path:
     """The Mesos wheelhouse's folder (for this Python and architecture)."""
-    return config.wheelhouse_root / f"mesos-pymesos-{PYMESOS_VERSION}-py{IMAGE_PYTHON}-{architecture}"
+    return config.wheelhouse_root / f"mesos-pymesos-{PYMESOS_VERSION}-py{platform.python}-{architecture}"
 
 
-def ensure_wheelhouse(config: LabConfig, architecture: str, say: Say) -> Path:
+def ensure_wheelhouse(
+    config: LabConfig, architecture: str, say: Say, platform: Platform = DEFAULT_PLATFORM
+) -> Path:
     """pymesos, a pure-Python http-parser and their dependencies, as wheels (cached)."""
-    house = wheelhouse(config, architecture)
+    house = wheelhouse(config, architecture, platform)
     requirements = house / "requirements.txt"
     if requirements.exists():
         return house
@@ -70,12 +72,12 @@ def ensure_wheelhouse(config: LabConfig, architecture: str, say: Say) -> Path:
             pure_http_parser_wheel(sdists["http_parser"], house)
             # pymesos's own dependencies (six, addict, kazoo) for the image's Python.
             download = [*pip, "download", "--dest", str(house), "--find-links", str(house)]
-            process.run([*download, *platform_args(architecture), f"pymesos=={PYMESOS_VERSION}"])
+            process.run([*download, *platform_args(architecture, platform), f"pymesos=={PYMESOS_VERSION}"])
         except (LabError, KeyError) as error:
             shutil.rmtree(house, ignore_errors=True)
             raise ConfigError(
-                f"could not resolve pymesos=={PYMESOS_VERSION} into a wheelhouse for Python {IMAGE_PYTHON}: "
-                f"check that PyPI is reachable from this host.\n{error}"
+                f"could not resolve pymesos=={PYMESOS_VERSION} into a wheelhouse for Python "
+                f"{platform.python}: check that PyPI is reachable from this host.\n{error}"
             ) from None
     requirements.write_text(f"pymesos=={PYMESOS_VERSION}\n")
     return house
@@ -175,7 +177,7 @@ def ensure_toil_mesos_image(config: LabConfig, node_image: str, architecture: st
     It needs no Mesos package, so it is built and checked on every machine (the
     integration tests do), and the Mesos image's build reuses its layers.
     """
-    house = ensure_wheelhouse(config, architecture, say)
+    house = ensure_wheelhouse(config, architecture, say, base_platform(config, say))
     digest = image_tag_digest(config.root, IMAGE_INPUTS, house, [node_image, TOIL_MESOS_STAGE])
     tag = f"{node_image.rsplit(':', 1)[0]}:{node_image.rsplit(':', 1)[-1]}-pymesos-{digest}"
     if docker.image_exists(tag):
@@ -197,7 +199,7 @@ def ensure_mesos_image(
 ) -> str:
     """Build the Mesos image over the node image unless one of the same inputs exists."""
     say(f"Mesos from {package.description}")
-    house = ensure_wheelhouse(config, architecture, say)
+    house = ensure_wheelhouse(config, architecture, say, base_platform(config, say))
     tag = image_tag(package, config, node_image, house)
     if docker.image_exists(tag):
         return tag

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from lab import backend
 from lab.config import (
-    IMAGE_PYTHON,
     JOBSTORES_DIR,
     LAB_USER,
     RUNS_DIR,
@@ -216,8 +215,9 @@ class Virtualenv:
 
     @property
     def site_packages(self) -> str:
-        """Where its packages go."""
-        return f"{self.path}/lib/python{IMAGE_PYTHON}/site-packages"
+        """Where its packages go (asked of its Python: the base image decides the version)."""
+        argv = [self.python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+        return str(self.leader.exec(argv, user=LAB_USER).stdout.strip())
 
     def create(self) -> Virtualenv:
         """Make it afresh, seeing the image's Toil through --system-site-packages."""
@@ -232,9 +232,10 @@ class Virtualenv:
         parts = dotted.split(".")
         if not all(part.isidentifier() for part in parts):
             raise ConfigError(f"{dotted!r} is not a dotted module name")
-        directory = "/".join([self.site_packages, *parts[:-1]])
+        site = self.site_packages
+        directory = "/".join([site, *parts[:-1]])
         for depth in range(1, len(parts)):
-            package = "/".join([self.site_packages, *parts[:depth]])
+            package = "/".join([site, *parts[:depth]])
             self.leader.write_text(f"{package}/__init__.py", "")
         path = f"{directory}/{parts[-1]}.py"
         self.leader.write_text(path, source)

@@ -24,7 +24,7 @@ from .fakes import FakeRun
         ("debian:12", "bookworm"),
         ("debian:12-slim", "bookworm"),
         ("docker.io/library/debian:bookworm-slim", "bookworm"),
-        # Debian 13 is not made: the image's Python is pinned to bookworm's 3.11.
+        # Only Debian 12 is made with debootstrap here; other bases must be pulled or loaded.
         ("library/debian:trixie-slim", None),
         ("debian:trixie-slim", None),
         ("debian:13", None),
@@ -231,3 +231,57 @@ def test_a_trixie_base_that_cannot_be_pulled_is_not_bootstrapped(
         "(debootstrap makes Debian images only: bookworm)."
     )
     assert fake_run.argvs == [["docker", "image", "inspect", reference], ["docker", "pull", reference]]
+
+
+@pytest.mark.parametrize(
+    ("reference", "release"),
+    [
+        ("debian:bookworm-slim", ("debian", "12", "3.11", "2.36")),
+        ("debian:12", ("debian", "12", "3.11", "2.36")),
+        ("debian:trixie-slim", ("debian", "13", "3.13", "2.41")),
+        ("ubuntu:24.04", ("ubuntu", "24.04", "3.12", "2.39")),
+        ("ubuntu:noble", ("ubuntu", "24.04", "3.12", "2.39")),
+        ("docker.io/library/ubuntu:jammy", ("ubuntu", "22.04", "3.10", "2.35")),
+        ("ubuntu:bookworm", None),
+        ("ubuntu:20.04", None),
+        ("my/mesos-base:1", None),
+    ],
+)
+def test_platform_of_name(reference: str, release: tuple[str, str, str, str] | None) -> None:
+    found = image.platform_of_name(reference)
+    assert (None if found is None else dataclasses.astuple(found)) == release
+
+
+def test_platform_args_follow_the_base_images_python_and_glibc() -> None:
+    noble = image.PLATFORMS[("ubuntu", "24.04")]
+    args = image.platform_args("x86_64", noble)
+    assert args[2] == "3.12"
+    assert args[6] == "manylinux_2_39_x86_64"
+
+
+def test_a_wheelhouse_per_platform_and_debian_12s_keeps_its_name(tmp_path: Path) -> None:
+    config = config_at(tmp_path, toil_version="9.6.0")
+    assert image.wheelhouse_name(config, "x86_64") == "toil-9.6.0-x86_64"
+    noble = image.PLATFORMS[("ubuntu", "24.04")]
+    assert image.wheelhouse_name(config, "x86_64", noble) == "toil-9.6.0-x86_64-py3.12-glibc2.39"
+
+
+def test_parse_os_release() -> None:
+    text = 'PRETTY_NAME="Ubuntu 24.04.1 LTS"\nNAME="Ubuntu"\nVERSION_ID="24.04"\nID=ubuntu\nID_LIKE=debian\n'
+    assert image.parse_os_release(text) == ("ubuntu", "24.04")
+
+
+def test_an_unnamed_base_image_is_asked_its_release(fake_run: FakeRun, tmp_path: Path) -> None:
+    config = config_at(tmp_path, base_image="my/base:1")
+    fake_run.on("docker", "image", "inspect")
+    fake_run.on("docker", "run", stdout='ID=ubuntu\nVERSION_ID="22.04"\n')
+    assert image.base_platform(config, say=lambda _: None) == image.PLATFORMS[("ubuntu", "22.04")]
+    assert ["docker", "run", "--rm", "--entrypoint", "cat", "my/base:1", "/etc/os-release"] in fake_run.argvs
+
+
+def test_an_unsupported_base_image_lists_the_supported(fake_run: FakeRun, tmp_path: Path) -> None:
+    config = config_at(tmp_path, base_image="my/base:1")
+    fake_run.on("docker", "image", "inspect")
+    fake_run.on("docker", "run", stdout="ID=alpine\nVERSION_ID=3.20\n")
+    with pytest.raises(ConfigError, match=r"BASE_IMAGE=my/base:1 is alpine 3\.20; .*ubuntu 24\.04"):
+        image.base_platform(config, say=lambda _: None)

@@ -164,6 +164,10 @@ class FakeLeader:
 
     def exec(self, argv: Sequence[str], **kwargs: Any) -> Result:
         self.execs.append((list(argv), kwargs))
+        if "sysconfig" in argv[-1]:  # a virtualenv's Python, asked where its packages go
+            return Result(
+                tuple(argv), 0, argv[0].removesuffix("/bin/python") + "/lib/python3.12/site-packages\n", ""
+            )
         code = self.exit_code if "-m" in argv[1:2] and argv[2:3] != ["venv"] else 0
         return Result(tuple(argv), code, "out", "")
 
@@ -266,7 +270,8 @@ def test_virtualenv_paths() -> None:
     venv = workflow.Virtualenv(as_node(FakeLeader()), "tools")
     assert venv.path == "/home/lab/venvs/tools"
     assert venv.python == "/home/lab/venvs/tools/bin/python"
-    assert venv.site_packages == "/home/lab/venvs/tools/lib/python3.11/site-packages"
+    # The base image decides the Python version; the virtualenv's Python is asked.
+    assert venv.site_packages == "/home/lab/venvs/tools/lib/python3.12/site-packages"
 
 
 def test_virtualenv_create_sees_the_images_toil() -> None:
@@ -283,7 +288,7 @@ def test_virtualenv_install_module_makes_its_packages() -> None:
     leader = FakeLeader()
     venv = workflow.Virtualenv(as_node(leader), "tools")
     path = venv.install_module("labpkg.flows.fanout", "X = 1\n")
-    site = "/home/lab/venvs/tools/lib/python3.11/site-packages"
+    site = "/home/lab/venvs/tools/lib/python3.12/site-packages"
     assert path == f"{site}/labpkg/flows/fanout.py"
     assert leader.files == {
         f"{site}/labpkg/__init__.py": "",
