@@ -12,7 +12,7 @@ NODE ?= leader
 export LAB_NAME WORKERS BATCH_SYSTEM MESOS_PACKAGE MESOS_EXTRA_PACKAGES TOIL_VERSION TOIL_SOURCE BASE_IMAGE WORKER_MEMORY SLOTS_PER_CPU LAB_REUSE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab-up lab-down lab-clean status logs shell export-logs test test-unit test-integration test-fast test-faults bench lint
+.PHONY: help venv lab-up lab-down lab-clean status logs shell export-logs test test-unit test-integration test-fast test-faults test-mesos bench lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ test-fast: venv ## everything but the fault tests
 
 test-faults: venv ## the fault tests alone (kill, pause, partition, scheduler and leader restarts)
 	$(PYTEST) -m faults -s tests/integration
+
+test-mesos: venv ## the Mesos-marked tests alone (needs MESOS_PACKAGE; README.md, 'Mesos')
+	$(PYTEST) -m mesos --junitxml=$(RESULTS)/junit-mesos.xml tests/integration
 
 bench: venv ## benchmarks: lab start-up, 64 Toil jobs (ratios side by side), recovery per fault kind
 	$(VENV)/bin/python -m lab.bench --json $(RESULTS)/bench.json

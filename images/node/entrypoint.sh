@@ -85,6 +85,10 @@ start_mesos() {
   export LIBPROCESS_IP=$ip LIBPROCESS_ADVERTISE_IP=$ip
   install -d /var/lib/lab/mesos
   mapfile -t flags < <(python3 -m lab.mesos flags "$role")
+  if ((${#flags[@]} == 0)); then
+    echo "lab-entrypoint: could not render the Mesos $role's flags (python3 -m lab.mesos flags $role)" >&2
+    exit 2
+  fi
   case $role in
     leader) supervise "$LAB_MESOS_MASTER" "${flags[@]}" ;;
     worker) supervise "$LAB_MESOS_AGENT" "${flags[@]}" ;;

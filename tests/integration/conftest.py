@@ -22,11 +22,7 @@ TEST_LAB_NAME = "toil-lab-test"
 # Every test that uses the `lab` fixture runs on each of these batch systems, unless
 # it is marked @pytest.mark.backends("slurm").
 BACKENDS = ("slurm", "mesos")
-NO_MESOS = (
-    "the Mesos tests need a Mesos build, and none can be fetched from a package index: set "
-    "MESOS_PACKAGE to a Mesos .deb (e.g. aventer-mesos) or a .tar.gz of a Mesos install tree "
-    "(README.md, 'Mesos')"
-)
+NO_MESOS = "on Mesos: set MESOS_PACKAGE to a Mesos .deb or install-tree .tar.gz (README.md, 'Mesos')"
 
 
 def test_config(batch_system: str = "slurm") -> LabConfig:
