@@ -55,6 +55,12 @@ _LAB_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _MEMORY_RE = re.compile(r"(\d+)\s*(?:([kmgt])i?b?)?", re.IGNORECASE)
 
 
+def worker_order(name: str) -> tuple[str, int]:
+    """Sort key of node names: worker-2 before worker-10."""
+    prefix, _, number = name.rpartition("-")
+    return (prefix, int(number)) if number.isdigit() else (name, 0)
+
+
 def project_root() -> Path:
     """The checkout that holds compose.yaml and images/."""
     return Path(__file__).resolve().parent.parent

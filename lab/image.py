@@ -30,7 +30,7 @@ HOST_ONLY = (
     "lab/mesos_package.py",
 )
 # Debian releases that debootstrap can make when the base image cannot be pulled.
-DEBIAN_SUITES = {"12": "bookworm", "bookworm": "bookworm"}
+DEBIAN_SUITES = {"12": "bookworm", "bookworm": "bookworm", "13": "trixie", "trixie": "trixie"}
 BOOTSTRAP_LABEL = "org.toil-lab.bootstrapped"
 
 Say = Callable[[str], None]

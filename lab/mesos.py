@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from lab.config import worker_order
+
 MASTER_HOST = "leader"
 MASTER_PORT = 5050
 AGENT_PORT = 5051
@@ -196,12 +198,7 @@ def parse_agents(state: Mapping[str, Any]) -> list[AgentState]:
                 tasks=tasks,
             )
         )
-    return sorted(agents, key=lambda a: _node_order(a.name))
-
-
-def _node_order(name: str) -> tuple[str, int]:
-    prefix, _, number = name.rpartition("-")
-    return (prefix, int(number)) if number.isdigit() else (name, 0)
+    return sorted(agents, key=lambda a: worker_order(a.name))
 
 
 def is_elected(state: Mapping[str, Any]) -> bool:

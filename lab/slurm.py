@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from lab.config import worker_order
+
 CLUSTER_PARTITION = "lab"
 # States in which a worker can take a job (sinfo %T, lower case, flags stripped).
 READY_STATES = frozenset({"idle", "mixed", "allocated", "completing"})
@@ -149,12 +151,7 @@ def parse_sinfo(text: str) -> list[NodeState]:
         state = raw.rstrip("*~#!%$@^-+")
         reason = reason.strip()
         states[name.strip()] = NodeState(name.strip(), state, raw, "" if reason == "none" else reason)
-    return [states[name] for name in sorted(states, key=_node_order)]
-
-
-def _node_order(name: str) -> tuple[str, int]:
-    prefix, _, number = name.rpartition("-")
-    return (prefix, int(number)) if number.isdigit() else (name, 0)
+    return [states[name] for name in sorted(states, key=worker_order)]
 
 
 # Toil's plain Slurm, and the lab's plugin that adds auto-deployment (lab/deploy.py).

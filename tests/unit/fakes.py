@@ -68,3 +68,15 @@ class FakeRun:
     @property
     def argvs(self) -> list[list[str]]:
         return [call.argv for call in self.calls]
+
+
+class FakeLeader:
+    """A node that answers every command with the same result, and records the commands."""
+
+    def __init__(self, stdout: str = "", returncode: int = 0, stderr: str = "") -> None:
+        self.stdout, self.returncode, self.stderr = stdout, returncode, stderr
+        self.calls: list[list[str]] = []
+
+    def exec(self, argv: Sequence[str], *, check: bool = True) -> Result:
+        self.calls.append(list(argv))
+        return Result(tuple(argv), self.returncode, self.stdout, self.stderr)

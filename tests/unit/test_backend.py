@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -13,21 +12,10 @@ from lab import backend
 from lab.cluster import Lab
 from lab.config import LabConfig, choose_batch_system
 from lab.errors import ConfigError, NotReady
-from lab.process import Result
 
-from .fakes import FakeRun
+from .fakes import FakeLeader, FakeRun
 from .test_cluster import IDS, docker_with_lab  # noqa: F401  (a fixture)
 from .test_mesos import STATE
-
-
-class FakeLeader:
-    def __init__(self, stdout: str = "", returncode: int = 0, stderr: str = "") -> None:
-        self.answer = Result((), returncode, stdout, stderr)
-        self.calls: list[list[str]] = []
-
-    def exec(self, argv: Any, *, check: bool = True) -> Result:
-        self.calls.append(list(argv))
-        return self.answer
 
 
 def test_get_knows_both_backends_and_refuses_others() -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from lab import mesos
 from lab.mesos import MesosLayout
-from lab.process import Result
+
+from .fakes import FakeLeader
 
 LAYOUT = MesosLayout(
     cluster="toil-lab",
@@ -157,16 +158,6 @@ def test_operator_calls() -> None:
         "type": "REACTIVATE_AGENT",
         "reactivate_agent": {"agent_id": {"value": "A-S1"}},
     }
-
-
-class FakeLeader:
-    def __init__(self, stdout: str) -> None:
-        self.stdout = stdout
-        self.calls: list[list[str]] = []
-
-    def exec(self, argv: Any, *, check: bool = True) -> Result:
-        self.calls.append(list(argv))
-        return Result(tuple(argv), 0, self.stdout, "")
 
 
 def test_worker_states_ask_the_master_on_the_leader() -> None:

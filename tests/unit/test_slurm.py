@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import pytest
 
 from lab import slurm
-from lab.process import Result
 from lab.slurm import NodeState, SlurmLayout
+
+from .fakes import FakeLeader
 
 LAYOUT = SlurmLayout(cluster="toil-lab", workers=3, cpus=8, memory_mb=2048, slots_per_cpu=4)
 
@@ -244,16 +244,6 @@ def test_parse_sinfo_of_nothing() -> None:
 
 def test_parse_sinfo_short_line_has_empty_reason() -> None:
     assert slurm.parse_sinfo("worker-1|idle\n") == [NodeState("worker-1", "idle", "idle", "")]
-
-
-class FakeLeader:
-    def __init__(self, stdout: str) -> None:
-        self.stdout = stdout
-        self.calls: list[list[str]] = []
-
-    def exec(self, argv: Any, *, check: bool = True) -> Result:
-        self.calls.append(list(argv))
-        return Result(tuple(argv), 0, self.stdout, "")
 
 
 def test_worker_states_asks_sinfo_on_the_leader() -> None:
