@@ -412,8 +412,10 @@ class BenchOptions:
 
 
 def bench_config(options: BenchOptions, env: Mapping[str, str]) -> LabConfig:
-    """The bench lab's configuration: the environment's, with the bench's name and size."""
-    config = LabConfig.from_env({**env, "LAB_NAME": options.lab}).with_workers(options.workers)
+    """The bench lab's configuration: the environment's, with the bench's name and size, on Slurm
+    (the bench compares Slurm with single_machine)."""
+    config = LabConfig.from_env({**env, "LAB_NAME": options.lab, "BATCH_SYSTEM": "slurm"})
+    config = config.with_workers(options.workers)
     if options.slots_per_cpu is not None:
         config = replace(config, slots_per_cpu=options.slots_per_cpu)
     return config

@@ -13,6 +13,7 @@ from lab import backend, compose, docker
 from lab.backend import Backend, WorkerState
 from lab.compose import Compose
 from lab.config import (
+    DEFAULT_BASE_IMAGE,
     DEFAULT_WORKERS,
     LABEL_LAB,
     LEADER,
@@ -187,10 +188,18 @@ class Lab:
     def _build_image(self, engine: docker.EngineInfo, batch_system: str) -> str:
         from lab import image, mesos_image
 
-        # A wrong MESOS_PACKAGE is an error before anything is built or started.
+        # A wrong MESOS_PACKAGE, or a base image Slurm does not work on, is an error
+        # before anything is built or started.
         package = (
             mesos_image.resolve_package(self.config, engine.architecture) if batch_system == "mesos" else None
         )
+        platform = image.base_platform(self.config, self.say)
+        if batch_system == "slurm" and platform.slurm_problem:
+            raise ConfigError(
+                f"BASE_IMAGE={self.config.base_image} cannot run a Slurm lab: {platform.slurm_problem}. "
+                f"Use it for Mesos labs, or leave BASE_IMAGE at {DEFAULT_BASE_IMAGE} for Slurm. "
+                "Nothing was started."
+            )
         node_image = image.ensure_node_image(self.config, engine.architecture, self.say)
         if package is None:
             return node_image
@@ -201,7 +210,7 @@ class Lab:
         plan = self.plan()
         before = sum(1 for n in self.workers() if n.running)
         project = self.project(plan.workers, plan.image, plan.cpus, plan.batch_system)
-        self.say(f"batch system: {plan.batch_system} ({plan.why})")
+        self.say(f"batch system: {plan.batch_system}, because {plan.why}")
         self.say(f"starting lab {self.config.name!r}: leader + {plan.workers} workers on {plan.batch_system}")
         project.up()
         self.wait_leader()

@@ -44,13 +44,22 @@ class Platform:
     release: str  # VERSION_ID: 12, 24.04
     python: str
     glibc: str
+    # Why a Slurm lab cannot run on this release ('' when it can, or is not known not to).
+    slurm_problem: str = ""
 
 
 # Debian-family releases the node image can be built on (BASE_IMAGE), with the Python
 # and glibc of their own packages. Mesos builds such as AVENTER's are made for Ubuntu.
 PLATFORMS = {
     ("debian", "12"): Platform("debian", "12", IMAGE_PYTHON, "2.36"),
-    ("debian", "13"): Platform("debian", "13", "3.13", "2.41"),
+    ("debian", "13"): Platform(
+        "debian",
+        "13",
+        "3.13",
+        "2.41",
+        slurm_problem="its Slurm 24.11 registers workers but cannot start a job in the lab's unprivileged "
+        "containers (tried: `slurmd: fatal: clone: Operation not permitted`)",
+    ),
     ("ubuntu", "22.04"): Platform("ubuntu", "22.04", "3.10", "2.35"),
     ("ubuntu", "24.04"): Platform("ubuntu", "24.04", "3.12", "2.39"),
 }

@@ -256,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def say(message: str) -> None:
         print(f"recovery: {message}", file=sys.stderr, flush=True)
 
-    config = LabConfig.from_env({"LAB_NAME": args.lab})
+    config = LabConfig.from_env({"LAB_NAME": args.lab, "BATCH_SYSTEM": "slurm"})  # Slurm's recovery
     with running_lab(config, reuse=False, say=say) as lab:
         found = measure(lab, args.kinds, say)
     print(format_report(found))

@@ -7,7 +7,9 @@ Mesos itself is tested by tests/integration/test_mesos.py, given MESOS_PACKAGE.
 
 from __future__ import annotations
 
+import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +116,38 @@ def test_a_trees_missing_libraries_are_installed_from_the_distribution(node_imag
     assert "MISSING-BEFORE" in lines
     assert any(line.startswith("lab.sonames: installing ") and "libapr1" in line for line in lines), lines
     assert "ALL-FOUND-AFTER" in lines
+
+
+def looks_like_mesos_deb(folder: Path) -> Path:
+    """A .deb that passes the host's checks but whose daemons cannot run: both are /bin/false."""
+    root = folder / "root"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        "Package: lab-not-mesos\nVersion: 0.0.1\nArchitecture: all\n"
+        "Maintainer: toil-lab tests <lab@example.org>\n"
+        "Description: names Mesos's daemons, runs nothing (a toil-lab refusal test)\n"
+    )
+    for path in ("usr/sbin/mesos-master", "usr/sbin/mesos-agent", "usr/libexec/mesos/mesos-containerizer"):
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy("/bin/false", root / path)
+    deb = folder / "lab-not-mesos_0.0.1_all.deb"
+    process.run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(deb)])
+    return deb
+
+
+def test_a_package_whose_daemons_do_not_run_fails_the_image_build_and_starts_nothing(tmp_path: Path) -> None:
+    """install-mesos for real (apt, dpkg -L, the library check), up to the daemons' own --version."""
+    deb = looks_like_mesos_deb(tmp_path)
+    result = process.run(
+        [sys.executable, "-m", "lab.cli", "up"],
+        check=False,
+        env={"LAB_NAME": NO_MESOS_LAB, "BATCH_SYSTEM": "mesos", "MESOS_PACKAGE": str(deb)},
+        timeout=900,
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "lab: Mesos from lab-not-mesos 0.0.1 (.deb)" in result.stderr
+    assert (
+        "install-mesos: error: /usr/sbin/mesos-master does not run on Debian" in result.stdout + result.stderr
+    )
+    assert "the Mesos image could not be built from MESOS_PACKAGE=" in result.stderr
+    assert docker.container_ids({"org.toil-lab.lab": NO_MESOS_LAB}) == []

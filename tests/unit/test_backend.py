@@ -171,3 +171,12 @@ def test_wait_workers_on_mesos_reads_the_masters_agents(docker_with_lab: FakeRun
 def test_a_config_is_a_plain_value() -> None:
     config = dataclasses.replace(LabConfig(), mesos_package="x.deb")
     assert choose_batch_system(config)[0] == "mesos"
+
+
+def test_a_slurm_lab_on_a_base_whose_slurm_cannot_run_jobs_is_refused(fake_run: FakeRun) -> None:
+    fake_run.on("docker", "info", stdout='{"NCPU": 2, "MemTotal": 25769803776, "Architecture": "x86_64"}')
+    fake_run.on("docker", "ps", stdout="")
+    lab = Lab(LabConfig.from_env({"BASE_IMAGE": "debian:trixie-slim", "BATCH_SYSTEM": "slurm"}))
+    with pytest.raises(ConfigError, match=r"cannot run a Slurm lab: .*clone: Operation not permitted"):
+        lab.plan()
+    assert not [argv for argv in fake_run.argvs if argv[:2] in (["docker", "build"], ["docker", "run"])]

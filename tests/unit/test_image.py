@@ -249,7 +249,7 @@ def test_a_base_that_cannot_be_pulled_nor_bootstrapped(
 )
 def test_platform_of_name(reference: str, release: tuple[str, str, str, str] | None) -> None:
     found = image.platform_of_name(reference)
-    assert (None if found is None else dataclasses.astuple(found)) == release
+    assert (None if found is None else dataclasses.astuple(found)[:4]) == release
 
 
 def test_platform_args_follow_the_base_images_python_and_glibc() -> None:
@@ -285,3 +285,8 @@ def test_an_unsupported_base_image_lists_the_supported(fake_run: FakeRun, tmp_pa
     fake_run.on("docker", "run", stdout="ID=alpine\nVERSION_ID=3.20\n")
     with pytest.raises(ConfigError, match=r"BASE_IMAGE=my/base:1 is alpine 3\.20; .*ubuntu 24\.04"):
         image.base_platform(config, say=lambda _: None)
+
+
+def test_debian_13_is_known_not_to_run_slurm_here() -> None:
+    assert "clone: Operation not permitted" in image.PLATFORMS[("debian", "13")].slurm_problem
+    assert image.DEFAULT_PLATFORM.slurm_problem == ""
