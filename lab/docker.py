@@ -74,7 +74,8 @@ def build(
     target: str | None = None,
 ) -> None:
     """Build an image (or one stage of it), streaming the build's output to the terminal."""
-    argv = [DOCKER, "build", "--file", str(dockerfile), "--tag", tag]
+    # --force-rm: a failed step leaves no stopped intermediate container behind.
+    argv = [DOCKER, "build", "--force-rm", "--file", str(dockerfile), "--tag", tag]
     if target is not None:
         argv += ["--target", target]
     for key, value in build_args.items():

@@ -290,3 +290,24 @@ def test_an_unsupported_base_image_lists_the_supported(fake_run: FakeRun, tmp_pa
 def test_debian_13_is_known_not_to_run_slurm_here() -> None:
     assert "clone: Operation not permitted" in image.PLATFORMS[("debian", "13")].slurm_problem
     assert image.DEFAULT_PLATFORM.slurm_problem == ""
+
+
+def test_docker_build_argv_removes_failed_steps_containers(fake_run: FakeRun, tmp_path: Path) -> None:
+    from lab import docker
+
+    fake_run.on("docker", "build")
+    docker.build(
+        context=tmp_path,
+        dockerfile=tmp_path / "Dockerfile",
+        tag="toil-lab/node:t",
+        build_args={"NODE_IMAGE": "n"},
+        labels={"org.toil-lab.image": "toil-mesos"},
+        target="toil-mesos",
+    )
+    assert fake_run.argvs == [
+        [
+            "docker", "build", "--force-rm", "--file", str(tmp_path / "Dockerfile"), "--tag", "toil-lab/node:t",
+            "--target", "toil-mesos", "--build-arg", "NODE_IMAGE=n", "--label", "org.toil-lab.image=toil-mesos",
+            str(tmp_path),
+        ]
+    ]  # fmt: skip
