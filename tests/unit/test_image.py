@@ -306,8 +306,8 @@ def test_docker_build_argv_removes_failed_steps_containers(fake_run: FakeRun, tm
     )
     assert fake_run.argvs == [
         [
-            "docker", "build", "--force-rm", "--file", str(tmp_path / "Dockerfile"), "--tag", "toil-lab/node:t",
-            "--target", "toil-mesos", "--build-arg", "NODE_IMAGE=n", "--label", "org.toil-lab.image=toil-mesos",
-            str(tmp_path),
+            "docker", "build", "--force-rm", "--file", str(tmp_path / "Dockerfile"),
+            "--tag", "toil-lab/node:t", "--target", "toil-mesos", "--build-arg", "NODE_IMAGE=n",
+            "--label", "org.toil-lab.image=toil-mesos", str(tmp_path),
         ]
     ]  # fmt: skip
