@@ -282,7 +282,7 @@ def _agent_id(name: str) -> str:
 
 
 def main(argv: Sequence[str]) -> int:
-    """`python3 -m lab.mesos flags ROLE | health ROLE | state | activate NAME | deactivate NAME`."""
+    """`python3 -m lab.mesos flags ROLE | env | own-ip | health ROLE | state | (de)activate NAME`."""
     args = list(argv)
     try:
         if len(args) == 2 and args[0] == "flags" and args[1] in ("leader", "worker"):
@@ -297,6 +297,10 @@ def main(argv: Sequence[str]) -> int:
         if args == ["own-ip"]:
             print(own_ip())
             return 0
+        if args == ["env"]:
+            for key, value in daemon_environment(own_ip()).items():
+                print(f"{key}={value}")
+            return 0
         if args == ["state"]:
             sys.stdout.write(_get(f"http://{MASTER_HOST}:{MASTER_PORT}/master/state").decode())
             return 0
@@ -308,7 +312,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"lab.mesos: {' '.join(args)}: {error}", file=sys.stderr)
         return 1
     print(
-        "usage: python3 -m lab.mesos flags leader|worker | health leader|worker | own-ip | state | "
+        "usage: python3 -m lab.mesos flags leader|worker | env | health leader|worker | own-ip | state | "
         "activate NAME | deactivate NAME",
         file=sys.stderr,
     )

@@ -79,10 +79,10 @@ start_mesos() {
   # shellcheck source=/dev/null
   . "$env_file"
   export LAB_MESOS_LAUNCHER_DIR
-  local ip flags
-  ip=$(python3 -m lab.mesos own-ip)
-  # libprocess binds to, and tells its peers, this container's own address.
-  export LIBPROCESS_IP=$ip LIBPROCESS_ADVERTISE_IP=$ip
+  local setting flags
+  # libprocess binds to, and tells its peers, this container's own address
+  # (LIBPROCESS_IP, LIBPROCESS_ADVERTISE_IP).
+  while IFS= read -r setting; do export "${setting?}"; done < <(python3 -m lab.mesos env)
   install -d /var/lib/lab/mesos
   mapfile -t flags < <(python3 -m lab.mesos flags "$role")
   if ((${#flags[@]} == 0)); then

@@ -199,3 +199,11 @@ def test_flags_entry_point_prints_one_flag_per_line(
 def test_entry_point_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert mesos.main(["flags", "observer"]) == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_env_entry_point_prints_what_libprocess_reads(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(mesos, "own_ip", lambda: "10.9.8.7")
+    assert mesos.main(["env"]) == 0
+    assert capsys.readouterr().out == "LIBPROCESS_IP=10.9.8.7\nLIBPROCESS_ADVERTISE_IP=10.9.8.7\n"
