@@ -25,11 +25,19 @@ BACKENDS = ("slurm", "mesos")
 NO_MESOS = "on Mesos: set MESOS_PACKAGE to a Mesos .deb or install-tree .tar.gz (README.md, 'Mesos')"
 
 
+def reusing(batch_system: str) -> bool:
+    """LAB_REUSE=1 and the running LAB_NAME lab runs this batch system."""
+    if os.environ.get("LAB_REUSE") != "1":
+        return False
+    return Lab(LabConfig.from_env()).running_batch_system() == batch_system
+
+
 def test_config(batch_system: str = "slurm") -> LabConfig:
-    """The test lab of a batch system: its own name, unless LAB_REUSE=1 asks for the running LAB_NAME."""
+    """The test lab of a batch system: its own name, unless LAB_REUSE=1 and the running LAB_NAME
+    lab runs that batch system."""
     env = dict(os.environ)
     env["BATCH_SYSTEM"] = batch_system
-    if env.get("LAB_REUSE") != "1":
+    if not reusing(batch_system):
         name = env.get("TEST_LAB_NAME", TEST_LAB_NAME)
         env["LAB_NAME"] = name if batch_system == "slurm" else f"{name}-{batch_system}"
     return LabConfig.from_env(env)
@@ -56,7 +64,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
         pytest.skip(NO_MESOS)
     with running_lab(
         config,
-        reuse=os.environ.get("LAB_REUSE") == "1",
+        reuse=reusing(batch_system),
         on_failure=lambda failed: export_logs(failed, RESULTS / "diagnostics" / f"lab-up-{batch_system}"),
     ) as running:
         yield running
