@@ -200,10 +200,12 @@ class Lab:
                 f"Use it for Mesos labs, or leave BASE_IMAGE at {DEFAULT_BASE_IMAGE} for Slurm. "
                 "Nothing was started."
             )
-        node_image = image.ensure_node_image(self.config, engine.architecture, self.say)
+        node_image = image.ensure_node_image(self.config, engine.architecture, platform, self.say)
         if package is None:
             return node_image
-        return mesos_image.ensure_mesos_image(self.config, package, node_image, engine.architecture, self.say)
+        return mesos_image.ensure_mesos_image(
+            self.config, package, node_image, engine.architecture, platform, self.say
+        )
 
     def up(self) -> UpPlan:
         """Bring the lab up (or scale it) and return when every worker is ready."""

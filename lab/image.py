@@ -29,8 +29,6 @@ HOST_ONLY = (
     "lab/mesos_image.py",
     "lab/mesos_package.py",
 )
-# Debian releases that debootstrap can make when the base image cannot be pulled.
-DEBIAN_SUITES = {"12": "bookworm", "bookworm": "bookworm", "13": "trixie", "trixie": "trixie"}
 BOOTSTRAP_LABEL = "org.toil-lab.bootstrapped"
 
 Say = Callable[[str], None]
@@ -42,6 +40,7 @@ class Platform:
 
     distribution: str  # ID in /etc/os-release: debian, ubuntu
     release: str  # VERSION_ID: 12, 24.04
+    codename: str  # bookworm, noble: image tags use it too, and debootstrap takes it
     python: str
     glibc: str
     # Why a Slurm lab cannot run on this release ('' when it can, or is not known not to).
@@ -51,25 +50,23 @@ class Platform:
 # Debian-family releases the node image can be built on (BASE_IMAGE), with the Python
 # and glibc of their own packages. Mesos builds such as AVENTER's are made for Ubuntu.
 PLATFORMS = {
-    ("debian", "12"): Platform("debian", "12", IMAGE_PYTHON, "2.36"),
+    ("debian", "12"): Platform("debian", "12", "bookworm", IMAGE_PYTHON, "2.36"),
     ("debian", "13"): Platform(
         "debian",
         "13",
+        "trixie",
         "3.13",
         "2.41",
         slurm_problem="its Slurm 24.11 registers workers but cannot start a job in the lab's unprivileged "
         "containers (tried: `slurmd: fatal: clone: Operation not permitted`)",
     ),
-    ("ubuntu", "22.04"): Platform("ubuntu", "22.04", "3.10", "2.35"),
-    ("ubuntu", "24.04"): Platform("ubuntu", "24.04", "3.12", "2.39"),
+    ("ubuntu", "22.04"): Platform("ubuntu", "22.04", "jammy", "3.10", "2.35"),
+    ("ubuntu", "24.04"): Platform("ubuntu", "24.04", "noble", "3.12", "2.39"),
 }
 DEFAULT_PLATFORM = PLATFORMS[("debian", "12")]
-_RELEASE_NAMES = {
-    "bookworm": ("debian", "12"),
-    "trixie": ("debian", "13"),
-    "jammy": ("ubuntu", "22.04"),
-    "noble": ("ubuntu", "24.04"),
-}
+# Debian releases that debootstrap can make here when the base image cannot be pulled
+# (Ubuntu's archive is not among this machine's package sources).
+DEBIAN_SUITES = tuple(p.codename for p in PLATFORMS.values() if p.distribution == "debian")
 
 
 def platform_of_name(reference: str) -> Platform | None:
@@ -78,8 +75,10 @@ def platform_of_name(reference: str) -> Platform | None:
     if not match:
         return None
     distribution, tag = match.groups()
-    key = _RELEASE_NAMES.get(tag, (distribution, tag))
-    return PLATFORMS.get(key) if key[0] == distribution else None
+    return next(
+        (p for p in PLATFORMS.values() if p.distribution == distribution and tag in (p.release, p.codename)),
+        None,
+    )
 
 
 def parse_os_release(text: str) -> tuple[str, str]:
@@ -111,8 +110,8 @@ def base_platform(config: LabConfig, say: Say) -> Platform:
 
 def debian_suite(reference: str) -> str | None:
     """The Debian suite a base image name stands for (debian:bookworm-slim -> bookworm)."""
-    match = re.match(r"^(?:docker\.io/)?(?:library/)?debian:([a-z0-9.]+?)(?:-slim)?$", reference)
-    return DEBIAN_SUITES.get(match.group(1)) if match else None
+    platform = platform_of_name(reference)
+    return platform.codename if platform is not None and platform.distribution == "debian" else None
 
 
 def ensure_base_image(config: LabConfig, say: Say) -> None:
@@ -127,7 +126,7 @@ def ensure_base_image(config: LabConfig, say: Say) -> None:
     if suite is None:
         raise LabError(
             f"cannot pull BASE_IMAGE={reference} and cannot make it here (debootstrap makes "
-            f"Debian images only: {', '.join(sorted(set(DEBIAN_SUITES.values())))}). Load it "
+            f"Debian images only: {', '.join(DEBIAN_SUITES)}). Load it "
             "with `docker load`, or choose a Debian base."
         )
     if shutil.which("debootstrap") is None:
@@ -236,9 +235,9 @@ def image_tag(config: LabConfig, house: Path) -> str:
     return f"{IMAGE_REPOSITORY}:toil-{version}-{digest}"
 
 
-def ensure_node_image(config: LabConfig, architecture: str, say: Say) -> str:
-    """Build the node image unless an image of the same inputs exists; return its tag."""
-    house = ensure_wheelhouse(config, architecture, say, base_platform(config, say))
+def ensure_node_image(config: LabConfig, architecture: str, platform: Platform, say: Say) -> str:
+    """Build the node image for BASE_IMAGE's platform unless one of the same inputs exists; its tag."""
+    house = ensure_wheelhouse(config, architecture, say, platform)
     tag = image_tag(config, house)
     if docker.image_exists(tag):
         return tag

@@ -24,7 +24,7 @@ from pathlib import Path
 from lab import docker, process
 from lab.config import LabConfig
 from lab.errors import ConfigError, LabError
-from lab.image import DEFAULT_PLATFORM, Platform, base_platform, image_tag_digest, platform_args
+from lab.image import DEFAULT_PLATFORM, Platform, image_tag_digest, platform_args
 from lab.mesos_package import DEB, MesosPackage, resolve
 
 DOCKERFILE = Path("images/mesos/Dockerfile")
@@ -171,13 +171,15 @@ def resolve_package(config: LabConfig, architecture: str) -> MesosPackage:
     return resolve(config.mesos_package, mesos_cache(config), architecture)
 
 
-def ensure_toil_mesos_image(config: LabConfig, node_image: str, architecture: str, say: Say) -> str:
+def ensure_toil_mesos_image(
+    config: LabConfig, node_image: str, architecture: str, platform: Platform, say: Say
+) -> str:
     """The Dockerfile's first stage alone: the node image with Toil's Mesos dependencies.
 
     It needs no Mesos package, so it is built and checked on every machine (the
     integration tests do), and the Mesos image's build reuses its layers.
     """
-    house = ensure_wheelhouse(config, architecture, say, base_platform(config, say))
+    house = ensure_wheelhouse(config, architecture, say, platform)
     digest = image_tag_digest(config.root, IMAGE_INPUTS, house, [node_image, TOIL_MESOS_STAGE])
     tag = f"{node_image.rsplit(':', 1)[0]}:{node_image.rsplit(':', 1)[-1]}-pymesos-{digest}"
     if docker.image_exists(tag):
@@ -195,11 +197,11 @@ def ensure_toil_mesos_image(config: LabConfig, node_image: str, architecture: st
 
 
 def ensure_mesos_image(
-    config: LabConfig, package: MesosPackage, node_image: str, architecture: str, say: Say
+    config: LabConfig, package: MesosPackage, node_image: str, architecture: str, platform: Platform, say: Say
 ) -> str:
     """Build the Mesos image over the node image unless one of the same inputs exists."""
     say(f"Mesos from {package.description}")
-    house = ensure_wheelhouse(config, architecture, say, base_platform(config, say))
+    house = ensure_wheelhouse(config, architecture, say, platform)
     tag = image_tag(package, config, node_image, house)
     if docker.image_exists(tag):
         return tag

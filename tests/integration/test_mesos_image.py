@@ -35,12 +35,30 @@ print(b.MesosBatchSystem.supportsAutoDeployment())
 
 
 @pytest.fixture(scope="module")
-def toil_mesos_image() -> str:
-    config = LabConfig.from_env()
-    engine = docker.engine_info()
-    say = lambda message: print(f"lab: {message}", file=sys.stderr)  # noqa: E731
-    node_image = image.ensure_node_image(config, engine.architecture, say)
-    return mesos_image.ensure_toil_mesos_image(config, node_image, engine.architecture, say)
+def config() -> LabConfig:
+    return LabConfig.from_env()
+
+
+@pytest.fixture(scope="module")
+def platform(config: LabConfig) -> image.Platform:
+    """BASE_IMAGE's platform (Debian 12 by default)."""
+    return image.base_platform(config, say)
+
+
+@pytest.fixture(scope="module")
+def node_image(config: LabConfig, platform: image.Platform) -> str:
+    """The node image (built if missing)."""
+    return image.ensure_node_image(config, docker.engine_info().architecture, platform, say)
+
+
+@pytest.fixture(scope="module")
+def toil_mesos_image(config: LabConfig, platform: image.Platform, node_image: str) -> str:
+    architecture = docker.engine_info().architecture
+    return mesos_image.ensure_toil_mesos_image(config, node_image, architecture, platform, say)
+
+
+def say(message: str) -> None:
+    print(f"lab: {message}", file=sys.stderr)
 
 
 def run_in(tag: str, *argv: str) -> Result:
@@ -86,13 +104,6 @@ def test_a_bad_mesos_package_is_refused_before_anything_starts(env: dict[str, st
     assert message in result.stderr
     assert "README.md, 'Mesos'" in result.stderr or "Mesos .deb" in result.stderr
     assert docker.container_ids({"org.toil-lab.lab": NO_MESOS_LAB}) == []
-
-
-@pytest.fixture(scope="module")
-def node_image() -> str:
-    config = LabConfig.from_env()
-    engine = docker.engine_info()
-    return image.ensure_node_image(config, engine.architecture, lambda message: None)
 
 
 def test_a_trees_missing_libraries_are_installed_from_the_distribution(node_image: str) -> None:

@@ -213,7 +213,7 @@ def test_an_existing_image_is_not_rebuilt(fake_root: tuple[LabConfig, Path], fak
     config, house = fake_root
     tag = image.image_tag(config, house)
     fake_run.on("docker", "image", "inspect", tag)
-    assert image.ensure_node_image(config, "x86_64", say=lambda _: None) == tag
+    assert image.ensure_node_image(config, "x86_64", image.DEFAULT_PLATFORM, say=lambda _: None) == tag
     assert fake_run.argvs == [["docker", "image", "inspect", tag]]
 
 
@@ -249,7 +249,9 @@ def test_a_base_that_cannot_be_pulled_nor_bootstrapped(
 )
 def test_platform_of_name(reference: str, release: tuple[str, str, str, str] | None) -> None:
     found = image.platform_of_name(reference)
-    assert (None if found is None else dataclasses.astuple(found)[:4]) == release
+    assert (
+        None if found is None else (found.distribution, found.release, found.python, found.glibc)
+    ) == release
 
 
 def test_platform_args_follow_the_base_images_python_and_glibc() -> None:
