@@ -148,7 +148,8 @@ def _head(path: Path) -> bytes:
 
 
 def _inspect_deb(path: Path, source: str, architecture: str) -> MesosPackage:
-    members = ar_members(path.read_bytes())
+    data = path.read_bytes()  # read once: listed here, hashed below
+    members = ar_members(data)
     names = [name for name, _ in members]
     if "debian-binary" not in names or not any(n.startswith("data.tar") for n in names):
         raise ConfigError(
@@ -174,7 +175,7 @@ def _inspect_deb(path: Path, source: str, architecture: str) -> MesosPackage:
         name=fields.get("Package", path.name),
         version=fields.get("Version", ""),
         prefix="",
-        sha256=file_digest(path),
+        sha256=hashlib.sha256(data).hexdigest(),
     )
 
 
