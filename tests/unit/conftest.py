@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,18 +14,19 @@ from lab import process
 
 from .fakes import FakeRun
 
+
+def makefile_exports() -> tuple[str, ...]:
+    """The settings the Makefile passes on to `lab` (its `export NAME ...` line)."""
+    makefile = Path(__file__).resolve().parents[2] / "Makefile"
+    line = next(line for line in makefile.read_text().splitlines() if line.startswith("export "))
+    return tuple(line.split()[1:])
+
+
+MAKEFILE_EXPORTS = makefile_exports()
 # Variables the lab reads; cleared so a developer's shell cannot change a unit test.
 LAB_ENV = (
-    "LAB_NAME",
-    "WORKERS",
-    "BATCH_SYSTEM",
-    "TOIL_VERSION",
-    "TOIL_SOURCE",
-    "BASE_IMAGE",
-    "WORKER_MEMORY",
-    "SLOTS_PER_CPU",
+    *MAKEFILE_EXPORTS,
     "LAB_COMPOSE",
-    "LAB_REUSE",
     "LAB_WORKERS",
     "LAB_WORKER_CPUS",
     "LAB_WORKER_MEMORY_MB",

@@ -11,19 +11,7 @@ from lab import config
 from lab.config import LabConfig, parse_memory_mb
 from lab.errors import ConfigError
 
-# What the Makefile's `export LAB_NAME WORKERS ...` puts in the environment when the
-# user set none of them: GNU make exports an undefined variable as an empty string.
-MAKE_EXPORTS_UNSET = (
-    "LAB_NAME",
-    "WORKERS",
-    "BATCH_SYSTEM",
-    "TOIL_VERSION",
-    "TOIL_SOURCE",
-    "BASE_IMAGE",
-    "WORKER_MEMORY",
-    "SLOTS_PER_CPU",
-    "LAB_REUSE",
-)
+from .conftest import MAKEFILE_EXPORTS
 
 
 def test_defaults() -> None:
@@ -57,8 +45,9 @@ def test_an_empty_lab_name_means_the_default() -> None:
 
 
 def test_empty_variables_mean_defaults_as_make_exports_them() -> None:
-    """`make lab-up` with nothing set: every variable is present and empty."""
-    lab = LabConfig.from_env({name: "" for name in MAKE_EXPORTS_UNSET})
+    """`make lab-up` with nothing set: every variable the Makefile exports is present and empty
+    (GNU make exports an undefined variable as an empty string)."""
+    lab = LabConfig.from_env({name: "" for name in MAKEFILE_EXPORTS})
     assert lab == LabConfig.from_env({})
 
 
