@@ -163,14 +163,20 @@ def test_user_defined_types_keep_their_module(lab: Lab, venv: Virtualenv) -> Non
 # partition, which holds that one worker; on Mesos the other agents are deactivated,
 # so that only worker-1's resources are offered, while the run lasts).
 ONE_NODE = "worker-1"
-NO_RETRY = ["--retryCount", "0"]
+
+
+def run_on_one_node(lab: Lab, venv: Virtualenv, script: str, scenario: str) -> tuple[list[Placement], Result]:
+    """Deploy a deferral DAG as foo.bar, run it pinned to ONE_NODE without retries; its evidence."""
+    venv.install_module("foo.bar", source(script))
+    with lab.pinned(ONE_NODE) as pin:
+        record, result = venv.run("foo.bar", [*pin, "--retryCount", "0", *QUIET])
+    return evidence(lab, record, scenario), result
 
 
 def test_deferral_with_concurrent_encapsulation(lab: Lab, venv: Virtualenv) -> None:
-    venv.install_module("foo.bar", source("deferral_concurrent"))
-    with lab.pinned(ONE_NODE) as pin:
-        record, result = venv.run("foo.bar", [*pin, *NO_RETRY, *QUIET])
-    found = evidence(lab, record, "deferral-with-concurrent-encapsulation")
+    found, result = run_on_one_node(
+        lab, venv, "deferral_concurrent", "deferral-with-concurrent-encapsulation"
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     assert result_of(result) == "succeeded"
     assert_dag_placement(
@@ -191,10 +197,7 @@ def test_deferral_with_concurrent_encapsulation(lab: Lab, venv: Virtualenv) -> N
 
 
 def test_deferral_with_failure_and_encapsulation(lab: Lab, venv: Virtualenv) -> None:
-    venv.install_module("foo.bar", source("deferral_failure"))
-    with lab.pinned(ONE_NODE) as pin:
-        record, result = venv.run("foo.bar", [*pin, *NO_RETRY, *QUIET])
-    found = evidence(lab, record, "deferral-with-failure-and-encapsulation")
+    found, result = run_on_one_node(lab, venv, "deferral_failure", "deferral-with-failure-and-encapsulation")
     outcome = result_of(result)
     assert isinstance(outcome, dict)
     assert outcome["failed_jobs"] == 2, outcome  # Root and Deferring
