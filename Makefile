@@ -9,7 +9,7 @@ RESULTS := test-results
 NODE ?= leader
 
 # The lab's settings reach `lab` through the environment (see README.md).
-export LAB_NAME WORKERS BATCH_SYSTEM MESOS_PACKAGE MESOS_EXTRA_PACKAGES TOIL_VERSION TOIL_SOURCE BASE_IMAGE WORKER_MEMORY SLOTS_PER_CPU LAB_REUSE
+export LAB_NAME WORKERS BATCH_SYSTEM MESOS_PACKAGE MESOS_EXTRA_PACKAGES TOIL_VERSION TOIL_SOURCE BASE_IMAGE WORKER_MEMORY SLOTS_PER_CPU LAB_REUSE REQUIRE_MESOS
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lab-up lab-down lab-clean status logs shell export-logs test test-unit test-integration test-fast test-faults test-mesos bench lint

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from lab import docker, mesos, slurm
-from lab.config import BATCH_SYSTEMS, DEFAULT_SLOTS_PER_CPU
+from lab.config import BATCH_SYSTEMS
 from lab.errors import ConfigError, LabError
 from lab.node import Node
 from lab.wait import Check
@@ -144,10 +144,10 @@ class MesosBackend:
         return [WorkerState(a.name, a.state, a.raw, a.reason, a.ready) for a in mesos.worker_states(leader)]
 
     def toil_options(self, *, auto_deploy: bool) -> list[tuple[str, str | None]]:
-        # Toil's Mesos batch system always ships the user's code itself. Agents offer
-        # their real CPUs; a job asks a fraction of one by default, so that a worker
-        # takes as many jobs at once as on Slurm (OverSubscribe=FORCE:SLOTS_PER_CPU).
-        return [*mesos.toil_options(), ("--defaultCores", f"{1 / DEFAULT_SLOTS_PER_CPU:g}")]
+        # Toil's Mesos batch system always ships the user's code itself. A job asks
+        # Toil's default (and least) core request, 1; the agents offer SLOTS_PER_CPU
+        # times their CPUs (lab/mesos.py).
+        return mesos.toil_options()
 
     @contextlib.contextmanager
     def pinned(self, leader: Node, node: str, workers: Sequence[str]) -> Iterator[list[str]]:

@@ -433,7 +433,7 @@ def run_bench(options: BenchOptions, say: Say = _say) -> BenchResult:
         host_cpus=0,
         load_before=[round(x, 2) for x in os.getloadavg()],
         other_containers=others,
-        slots_per_cpu=config.slots_per_cpu,
+        slots_per_cpu=config.slots_for(SLURM),
         slurm_settings=[f"{k}={v}" for k, v in options.slurm_settings],
         toil_args=list(options.toil_args),
     )

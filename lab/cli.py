@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from lab import fault, placement, workflow
+from lab import fault, placement, remembered, workflow
 from lab.backend import WorkerState
 from lab.cluster import Lab
 from lab.config import BATCH_SYSTEM_CHOICES, LEADER, LabConfig, parse_batch_system, parse_workers
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    config = LabConfig.from_env()
+    config = remembered.apply(LabConfig.from_env())
     command = args.command
     if command == "up":
         if args.workers is not None:

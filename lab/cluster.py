@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
-from lab import backend, compose, docker
+from lab import backend, compose, docker, remembered
 from lab.backend import Backend, WorkerState
 from lab.compose import Compose
 from lab.config import (
@@ -131,7 +131,7 @@ class Lab:
                 "LAB_WORKERS": str(workers),
                 "LAB_WORKER_CPUS": str(cpus),
                 "LAB_WORKER_MEMORY_MB": str(self.config.worker_memory_mb),
-                "LAB_SLOTS_PER_CPU": str(self.config.slots_per_cpu),
+                "LAB_SLOTS_PER_CPU": str(self.config.slots_for(batch_system)),
                 "LAB_BATCH_SYSTEM": batch_system,
             },
         )
@@ -221,6 +221,7 @@ class Lab:
             # slurmd fetch the new configuration).
             self.backend.after_rescale(self.leader, self.workers())
         self.wait_workers(plan.workers)
+        remembered.save(self.config, plan.batch_system)
         return plan
 
     def wait_leader(self, timeout: float = READY_TIMEOUT) -> None:

@@ -23,9 +23,14 @@ DEFAULT_WORKERS = 3
 MAX_WORKERS = 64
 # 3G: Slurm sees 2944M, so a job with Toil's default request (2G of memory) fits.
 DEFAULT_WORKER_MEMORY_MB = 3072
-# Toil jobs in a lab are mostly light; Slurm may put this many jobs on one CPU
-# (OverSubscribe=FORCE) so that a 2-core worker still offers several job slots.
-DEFAULT_SLOTS_PER_CPU = 4
+# Jobs one CPU of a worker takes at once (SLOTS_PER_CPU), by batch system. Toil jobs
+# in a lab are mostly light: Slurm may put 4 on one CPU (OverSubscribe=FORCE), so a
+# 2-core worker offers 8 job slots. A Mesos agent offers SLOTS_PER_CPU x its CPUs,
+# and Toil asks at least one core per job (--defaultCores >= 1); Toil's Mesos scheduler
+# fills the first offer that fits, and Mesos withholds an agent whose offer Toil
+# declined for 5 s, so with 4 slots a fan-out lands on one worker. One slot per CPU
+# makes a fan-out wider than a worker's CPUs use the other workers (README.md, 'Mesos').
+DEFAULT_SLOTS_PER_CPU = {"slurm": 4, "mesos": 1}
 BATCH_SYSTEMS = ("slurm", "mesos")
 # BATCH_SYSTEM=auto (the default): Mesos when MESOS_PACKAGE names a Mesos build, else Slurm.
 AUTO = "auto"
@@ -79,8 +84,10 @@ class LabConfig:
     toil_source: Path | None = None
     base_image: str = DEFAULT_BASE_IMAGE
     worker_memory_mb: int = DEFAULT_WORKER_MEMORY_MB
-    slots_per_cpu: int = DEFAULT_SLOTS_PER_CPU
+    slots_per_cpu: int | None = None  # None: the batch system's default (DEFAULT_SLOTS_PER_CPU)
     compose_command: tuple[str, ...] | None = None  # None: detect v2, then v1
+    # The lab whose memory gave mesos_package (lab/remembered.py), when the environment did not.
+    remembered_from: str | None = None
     root: Path = field(default_factory=project_root)
 
     @property
@@ -92,6 +99,10 @@ class LabConfig:
     def wheelhouse_root(self) -> Path:
         """Where wheelhouses resolved on the host are kept between builds."""
         return self.root / "build" / "wheelhouse"
+
+    def slots_for(self, batch_system: str) -> int:
+        """Jobs per CPU of a worker on this batch system: SLOTS_PER_CPU, or its default."""
+        return self.slots_per_cpu or DEFAULT_SLOTS_PER_CPU[batch_system]
 
     def with_workers(self, workers: int) -> LabConfig:
         """A copy of this configuration with a validated worker count."""
@@ -110,6 +121,7 @@ class LabConfig:
         workers = env.get("WORKERS") or None
         source = env.get("TOIL_SOURCE") or None
         compose = env.get("LAB_COMPOSE") or None
+        slots = env.get("SLOTS_PER_CPU") or None
         return cls(
             name=name,
             workers=None if workers is None else parse_workers(workers),
@@ -122,9 +134,7 @@ class LabConfig:
             worker_memory_mb=parse_memory_mb(
                 env.get("WORKER_MEMORY") or f"{DEFAULT_WORKER_MEMORY_MB}M", "WORKER_MEMORY"
             ),
-            slots_per_cpu=_parse_positive(
-                env.get("SLOTS_PER_CPU") or str(DEFAULT_SLOTS_PER_CPU), "SLOTS_PER_CPU", 64
-            ),
+            slots_per_cpu=None if slots is None else _parse_positive(slots, "SLOTS_PER_CPU", 64),
             compose_command=None if compose is None else tuple(compose.split()),
         )
 
@@ -160,6 +170,9 @@ def parse_batch_system(text: str) -> str:
 
 def choose_batch_system(config: LabConfig) -> tuple[str, str]:
     """The batch system a new lab gets, and why (said to the user by `lab up`)."""
+    package = f"MESOS_PACKAGE={config.mesos_package}"
+    if config.remembered_from is not None:
+        package += f" (remembered from lab {config.remembered_from!r}'s last `lab up`)"
     if config.batch_system == "mesos":
         if config.mesos_package is None:
             raise ConfigError(
@@ -167,11 +180,11 @@ def choose_batch_system(config: LabConfig) -> tuple[str, str]:
                 "index: set MESOS_PACKAGE to a Mesos .deb (e.g. aventer-mesos) or to a .tar.gz of a "
                 "Mesos install tree, as a path or URL (README.md, 'Mesos'). Nothing was started."
             )
-        return "mesos", f"BATCH_SYSTEM=mesos, Mesos from MESOS_PACKAGE={config.mesos_package}"
+        return "mesos", f"BATCH_SYSTEM=mesos, Mesos from {package}"
     if config.batch_system == "slurm":
         return "slurm", "BATCH_SYSTEM=slurm"
     if config.mesos_package is not None:
-        return "mesos", f"BATCH_SYSTEM=auto and MESOS_PACKAGE={config.mesos_package} is set"
+        return "mesos", f"BATCH_SYSTEM=auto and {package} is set"
     return "slurm", "BATCH_SYSTEM=auto and no MESOS_PACKAGE is set (set one to run on Mesos)"
 
 

@@ -59,6 +59,7 @@ class MesosLayout:
     cpus: int
     memory_mb: int
     launcher_dir: str
+    slots_per_cpu: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> MesosLayout:
@@ -70,6 +71,7 @@ class MesosLayout:
             cpus=int(env.get("LAB_WORKER_CPUS", "1")),
             memory_mb=int(env.get("LAB_WORKER_MEMORY_MB", "1024")),
             launcher_dir=env.get("LAB_MESOS_LAUNCHER_DIR", "/usr/libexec/mesos"),
+            slots_per_cpu=int(env.get("LAB_SLOTS_PER_CPU", "1")),
         )
 
 
@@ -100,9 +102,13 @@ def master_flags(layout: MesosLayout) -> list[str]:
 
 
 def agent_resources(layout: MesosLayout) -> str:
-    """The agent's --resources: the container's real CPUs and memory, less the OS's share."""
+    """The agent's --resources: SLOTS_PER_CPU x the container's CPUs, its memory less the OS's share.
+
+    Toil asks at least one core per job; an agent that offers `slots_per_cpu` cores per
+    CPU runs that many jobs on each, as Slurm's OverSubscribe=FORCE does.
+    """
     memory = max(layout.memory_mb - RESERVED_MEMORY_MB, 128)
-    return f"cpus:{layout.cpus};mem:{memory}"
+    return f"cpus:{layout.cpus * layout.slots_per_cpu};mem:{memory}"
 
 
 def executor_environment() -> dict[str, str]:

@@ -91,7 +91,19 @@ start_mesos() {
   fi
   case $role in
     leader) supervise "$LAB_MESOS_MASTER" "${flags[@]}" ;;
-    worker) supervise "$LAB_MESOS_AGENT" "${flags[@]}" ;;
+    worker)
+      # An agent recovers its checkpointed identity from its work directory (on the
+      # worker's volume), and refuses to start if what it offers changed, e.g.
+      # SLOTS_PER_CPU. A recreated container runs none of the old one's executors:
+      # its agent registers as a new agent. A restarted one (`lab heal`) recovers.
+      local marker=/var/lib/lab/mesos/agent-container this
+      this=$(grep -o -m 1 '/containers/[0-9a-f]\{64\}/' /proc/self/mountinfo | cut -d/ -f3 || true)
+      if [[ $(cat "$marker" 2>/dev/null) != "$this" ]]; then
+        rm -f /var/lib/lab/mesos/agent/meta/slaves/latest
+        echo "$this" > "$marker"
+      fi
+      supervise "$LAB_MESOS_AGENT" "${flags[@]}"
+      ;;
   esac
 }
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import process
+from lab import process, remembered
 from lab.cluster import Lab, running_lab
 from lab.config import LabConfig
 from lab.diagnostics import export_logs
@@ -23,6 +23,8 @@ TEST_LAB_NAME = "toil-lab-test"
 # it is marked @pytest.mark.backends("slurm").
 BACKENDS = ("slurm", "mesos")
 NO_MESOS = "on Mesos: set MESOS_PACKAGE to a Mesos .deb or install-tree .tar.gz (README.md, 'Mesos')"
+# REQUIRE_MESOS=1 (CI, where a Mesos build is at hand): no Mesos build is a failure, not a skip.
+REQUIRE_MESOS = os.environ.get("REQUIRE_MESOS") == "1"
 
 
 def reusing(batch_system: str) -> bool:
@@ -34,13 +36,18 @@ def reusing(batch_system: str) -> bool:
 
 def test_config(batch_system: str = "slurm") -> LabConfig:
     """The test lab of a batch system: its own name, unless LAB_REUSE=1 and the running LAB_NAME
-    lab runs that batch system."""
+    lab runs that batch system. Without MESOS_PACKAGE, the Mesos build that the LAB_NAME lab
+    (or the test lab itself) remembers from its last `lab up` is used."""
     env = dict(os.environ)
     env["BATCH_SYSTEM"] = batch_system
+    users_lab = LabConfig.from_env(env).name
     if not reusing(batch_system):
         name = env.get("TEST_LAB_NAME", TEST_LAB_NAME)
         env["LAB_NAME"] = name if batch_system == "slurm" else f"{name}-{batch_system}"
-    return LabConfig.from_env(env)
+    config = LabConfig.from_env(env)
+    if batch_system == "mesos":
+        config = remembered.apply(remembered.apply(config, users_lab))
+    return config
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -61,6 +68,8 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     batch_system: str = getattr(request, "param", "slurm")
     config = test_config(batch_system)
     if batch_system == "mesos" and config.mesos_package is None:
+        if REQUIRE_MESOS:
+            pytest.fail(f"REQUIRE_MESOS=1, and no Mesos build is given: {NO_MESOS}")
         pytest.skip(NO_MESOS)
     with running_lab(
         config,

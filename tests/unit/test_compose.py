@@ -211,6 +211,7 @@ def test_template_has_the_merged_node_anchor(template: dict[str, Any]) -> None:
         "SLURM_CONF": "/var/lib/lab/slurmd/conf-cache/slurm.conf",
         "LAB_WORKER_CPUS": "${LAB_WORKER_CPUS:?}",
         "LAB_WORKER_MEMORY_MB": "${LAB_WORKER_MEMORY_MB:?}",
+        "LAB_SLOTS_PER_CPU": "${LAB_SLOTS_PER_CPU:?}",
     }
     assert template["healthcheck"]["test"] == ["CMD", "/usr/local/sbin/lab-health"]
     assert template["volumes"] == ["jobstore:/data", "secrets:/etc/lab-secrets:ro"]

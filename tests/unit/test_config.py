@@ -26,11 +26,18 @@ def test_defaults() -> None:
         toil_source=None,
         base_image="debian:bookworm-slim",
         worker_memory_mb=3072,
-        slots_per_cpu=4,
+        slots_per_cpu=None,
         compose_command=None,
         root=config.project_root(),
     )
     assert (lab.root / "compose.yaml").is_file()
+    # Slurm oversubscribes each CPU 4 times; a Mesos agent offers one job per CPU.
+    assert (lab.slots_for("slurm"), lab.slots_for("mesos")) == (4, 1)
+
+
+def test_slots_per_cpu_is_the_same_for_both_batch_systems_when_given() -> None:
+    lab = LabConfig.from_env({"SLOTS_PER_CPU": "3"})
+    assert (lab.slots_for("slurm"), lab.slots_for("mesos")) == (3, 3)
 
 
 def test_defaults_come_from_os_environ_when_no_mapping_is_given(monkeypatch: pytest.MonkeyPatch) -> None:

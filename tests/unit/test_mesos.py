@@ -70,6 +70,12 @@ def test_every_agent_of_n_workers_has_its_own_name_address_and_work_dir(workers:
     assert {f["master"] for f in seen} == {"leader:5050"}
 
 
+def test_an_agent_offers_slots_per_cpu_cores_for_each_cpu() -> None:
+    # Toil asks at least one core per job: 4 slots per CPU let a 2-CPU agent take 8 jobs.
+    layout = MesosLayout("lab", "worker-1", "10.0.0.2", 2, 3072, "/x", slots_per_cpu=4)
+    assert mesos.agent_resources(layout) == "cpus:8;mem:2944"
+
+
 def test_small_workers_keep_a_floor_of_memory() -> None:
     small = MesosLayout("lab", "worker-1", "10.0.0.2", 1, 200, "/x")
     assert mesos.agent_resources(small) == "cpus:1;mem:128"
@@ -184,11 +190,12 @@ def test_flags_entry_point_prints_one_flag_per_line(
     monkeypatch.setenv("LAB_NAME", "lab-x")
     monkeypatch.setenv("LAB_WORKER_CPUS", "4")
     monkeypatch.setenv("LAB_WORKER_MEMORY_MB", "2048")
+    monkeypatch.setenv("LAB_SLOTS_PER_CPU", "2")
     monkeypatch.setenv("LAB_MESOS_LAUNCHER_DIR", "/opt/mesos/libexec/mesos")
     assert mesos.main(["flags", "worker"]) == 0
     lines = capsys.readouterr().out.splitlines()
     flags = flag_map(lines)
-    assert flags["resources"] == "cpus:4;mem:1920"
+    assert flags["resources"] == "cpus:8;mem:1920"
     assert flags["hostname"] == "worker-5"
     assert flags["ip"] == "10.9.8.7"
     assert flags["launcher_dir"] == "/opt/mesos/libexec/mesos"

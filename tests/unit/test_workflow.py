@@ -140,6 +140,31 @@ def test_toil_argv_on_plain_slurm_with_another_python() -> None:
     assert argv == ["/home/lab/venvs/v/bin/python", "-m", "w", "/data/jobstores/w", *PLAIN]
 
 
+@pytest.mark.parametrize("batch_system", ["slurm", "mesos"])
+def test_toils_own_parser_accepts_the_labs_options(batch_system: str) -> None:
+    """Toil 9.6 refuses some values (--defaultCores below 1): every option the lab adds must parse."""
+    from toil.job import Job
+
+    argv = workflow.toil_argv(
+        "python3", "w", "/data/jobstores/w", [], auto_deploy=False, batch_system=batch_system
+    )
+    options, unknown = Job.Runner.getDefaultArgumentParser().parse_known_args(argv[3:])
+    assert options.batchSystem == batch_system
+    assert options.defaultCores == 1
+    # Toil adds the Mesos batch system's own options only where pymesos imports (the
+    # Mesos image, not necessarily this virtualenv).
+    mesos_only = batch_system == "mesos" and not _toil_has_mesos()
+    assert unknown == (["--mesosEndpoint", "leader:5050"] if mesos_only else [])
+
+
+def _toil_has_mesos() -> bool:
+    try:
+        import toil.batchSystems.mesos.batchSystem  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def test_new_job_store_is_on_the_shared_volume() -> None:
     assert re.fullmatch(r"/data/jobstores/fanout-\d{8}-\d{6}-\d{6}", workflow.new_job_store("fanout"))
 
