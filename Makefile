@@ -67,11 +67,11 @@ test-faults: venv ## the fault tests alone (kill, pause, partition, scheduler an
 test-mesos: venv ## the Mesos-marked tests alone (needs MESOS_PACKAGE; README.md, 'Mesos')
 	$(PYTEST) -m mesos --junitxml=$(RESULTS)/junit-mesos.xml tests/integration
 
-bench: venv ## benchmarks: lab start-up, 64 Toil jobs (ratios side by side), recovery per fault kind
+bench: venv ## benchmarks: lab start-up, 64 Toil jobs on Slurm and Mesos beside single_machine, recovery per fault
 	$(VENV)/bin/python -m lab.bench --json $(RESULTS)/bench.json
-	$(VENV)/bin/python -m lab.recovery --json $(RESULTS)/recovery.json
+	$(VENV)/bin/python -m lab.bench.recovery --json $(RESULTS)/recovery.json
 
-lint: venv ## ruff and mypy --strict on lab/
-	$(VENV)/bin/ruff check lab tests
-	$(VENV)/bin/ruff format --check lab
-	$(VENV)/bin/mypy lab
+lint: venv ## ruff and mypy --strict on lab/ (host) and innode/ (in-node)
+	$(VENV)/bin/ruff check lab innode tests
+	$(VENV)/bin/ruff format --check lab innode tests
+	$(VENV)/bin/mypy lab innode

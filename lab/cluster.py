@@ -1,30 +1,26 @@
-"""A lab: bring it up, find its nodes, wait for them, take it down."""
+"""A lab: find its nodes, its Compose project, wait for its scheduler, take it down.
+
+Bringing it up is a recipe of its own (lab/startup.py).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import shutil
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import cached_property
 
-from lab import backend, compose, docker, remembered
-from lab.backend import Backend, WorkerState
+from innode.layout import LEADER, worker_names
+from lab import backends, compose, docker
+from lab.backends import Backend, WorkerState
 from lab.compose import Compose
-from lab.config import (
-    DEFAULT_BASE_IMAGE,
-    DEFAULT_WORKERS,
-    LABEL_LAB,
-    LEADER,
-    LabConfig,
-    choose_batch_system,
-)
-from lab.errors import ConfigError, LabError, NoSuchNode
+from lab.config import LABEL_LAB, LabConfig, choose_batch_system
+from lab.errors import CommandFailed, ConfigError, NoSuchNode
 from lab.node import Node, sort_key
 from lab.wait import Check, wait_until
 
-# Memory kept for the leader and the host when checking that a lab fits.
+# Memory counted for the leader when the workers' limits are added up (lab/startup.py).
 LEADER_MEMORY_MB = 1024
 READY_TIMEOUT = 180.0
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
@@ -32,27 +28,18 @@ COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 Say = Callable[[str], None]
 
 
-def _say(message: str) -> None:
+def print_line(message: str) -> None:
+    """The lab's messages to the user: on stderr, prefixed `lab:`."""
     print(f"lab: {message}", file=sys.stderr, flush=True)
-
-
-@dataclass(frozen=True)
-class UpPlan:
-    """What `lab up` settled before starting anything."""
-
-    workers: int
-    cpus: int
-    image: str
-    batch_system: str
-    why: str  # why this batch system (BATCH_SYSTEM, MESOS_PACKAGE, or the running lab's)
 
 
 class Lab:
     """One lab, named by its configuration; its nodes are discovered from Docker labels."""
 
-    def __init__(self, config: LabConfig, say: Say = _say) -> None:
+    def __init__(self, config: LabConfig, say: Say = print_line, *, verbose: bool = False) -> None:
         self.config = config
         self.say = say
+        self.verbose = verbose  # builds stream their output instead of writing build/logs/
 
     # --- discovery ---------------------------------------------------------
     def nodes(self) -> list[Node]:
@@ -93,7 +80,7 @@ class Lab:
     @property
     def backend(self) -> Backend:
         """The batch system's side of the lab: readiness, status, Toil options."""
-        return backend.get(self.batch_system)
+        return backends.get(self.batch_system)
 
     def worker_states(self) -> list[WorkerState]:
         """Every worker as the scheduler on the leader sees it now."""
@@ -140,21 +127,11 @@ class Lab:
         """The Compose project as it stands (for down, clean and logs)."""
         nodes = self.nodes()
         workers = max(1, sum(1 for n in nodes if n.role == "worker"))
-        image = next((str(n.inspect().get("Config", {}).get("Image", "")) for n in nodes), "")
+        image = next((n.image for n in nodes if n.image), "")
         return self.project(workers, image or "unused", 1, self.running_batch_system() or "slurm")
 
-    # --- up ------------------------------------------------------------------
-    def plan(self) -> UpPlan:
-        """Check the input against the Docker host and build the image: nothing starts."""
-        engine = docker.engine_info()
-        batch_system, why = self._choose_batch_system()
-        running = sum(1 for n in self.workers() if n.running)
-        workers = self.config.workers or running or DEFAULT_WORKERS
-        self._check_capacity(workers, engine)
-        image = self._build_image(engine, batch_system)
-        return UpPlan(workers=workers, cpus=engine.cpus, image=image, batch_system=batch_system, why=why)
-
-    def _choose_batch_system(self) -> tuple[str, str]:
+    # --- choices and readiness ----------------------------------------------
+    def choose_batch_system(self) -> tuple[str, str]:
         """The configured choice, which must agree with a lab that already has containers."""
         chosen, why = choose_batch_system(self.config)
         existing = self.running_batch_system()
@@ -173,56 +150,6 @@ class Lab:
             f"first (`lab down`; its volumes are kept), or give the new lab another LAB_NAME. "
             "Nothing was changed."
         )
-
-    def _check_capacity(self, workers: int, engine: docker.EngineInfo) -> None:
-        total_mb = engine.memory_bytes // (1024 * 1024)
-        needed = workers * self.config.worker_memory_mb + LEADER_MEMORY_MB
-        if total_mb and needed > total_mb:
-            most = max(0, (total_mb - LEADER_MEMORY_MB) // self.config.worker_memory_mb)
-            raise ConfigError(
-                f"WORKERS={workers} with WORKER_MEMORY={self.config.worker_memory_mb}M needs "
-                f"{needed} MiB, more than the Docker host has ({total_mb} MiB): use at most "
-                f"WORKERS={most}, or a smaller WORKER_MEMORY."
-            )
-
-    def _build_image(self, engine: docker.EngineInfo, batch_system: str) -> str:
-        from lab import image, mesos_image
-
-        # A wrong MESOS_PACKAGE, or a base image Slurm does not work on, is an error
-        # before anything is built or started.
-        package = (
-            mesos_image.resolve_package(self.config, engine.architecture) if batch_system == "mesos" else None
-        )
-        platform = image.base_platform(self.config, self.say)
-        if batch_system == "slurm" and platform.slurm_problem:
-            raise ConfigError(
-                f"BASE_IMAGE={self.config.base_image} cannot run a Slurm lab: {platform.slurm_problem}. "
-                f"Use it for Mesos labs, or leave BASE_IMAGE at {DEFAULT_BASE_IMAGE} for Slurm. "
-                "Nothing was started."
-            )
-        node_image = image.ensure_node_image(self.config, engine.architecture, platform, self.say)
-        if package is None:
-            return node_image
-        return mesos_image.ensure_mesos_image(
-            self.config, package, node_image, engine.architecture, platform, self.say
-        )
-
-    def up(self) -> UpPlan:
-        """Bring the lab up (or scale it) and return when every worker is ready."""
-        plan = self.plan()
-        before = sum(1 for n in self.workers() if n.running)
-        project = self.project(plan.workers, plan.image, plan.cpus, plan.batch_system)
-        self.say(f"batch system: {plan.batch_system}, because {plan.why}")
-        self.say(f"starting lab {self.config.name!r}: leader + {plan.workers} workers on {plan.batch_system}")
-        project.up()
-        self.wait_leader()
-        if before and before != plan.workers:
-            # The leader was recreated with the new node list (Slurm: let every
-            # slurmd fetch the new configuration).
-            self.backend.after_rescale(self.leader, self.workers())
-        self.wait_workers(plan.workers)
-        remembered.save(self.config, plan.batch_system)
-        return plan
 
     def wait_leader(self, timeout: float = READY_TIMEOUT) -> None:
         """Wait until the scheduler on the leader (slurmctld, mesos-master) answers."""
@@ -245,9 +172,11 @@ class Lab:
         hint = self.backend.explain(logs)
         return f"{hint}\n{logs}" if hint else logs
 
-    def wait_workers(self, count: int, timeout: float = READY_TIMEOUT) -> None:
+    def wait_workers(
+        self, count: int, timeout: float = READY_TIMEOUT, progress: Callable[[str], None] | None = None
+    ) -> None:
         """Wait until `count` workers are registered with the scheduler and ready."""
-        expected = [compose.worker_service_name(i) for i in range(1, count + 1)]
+        expected = worker_names(count)
         backend = self.backend
 
         def check() -> Check[list[str]]:
@@ -270,7 +199,7 @@ class Lab:
             check,
             what=f"{count} workers to register with {backend.scheduler}",
             timeout=timeout,
-            progress=lambda c: self.say(c.detail),
+            progress=lambda c: (progress or self.say)(c.detail),
             diagnostics=diagnostics,
         )
 
@@ -291,8 +220,24 @@ class Lab:
             self.say(f"lab {self.config.name!r} has no containers")
             return
         self._undo_faults()
-        self._existing_compose().down(volumes=False)
+        self._compose_down(volumes=False)
         self.say(f"lab {self.config.name!r} is down; its volumes are kept (`lab clean --yes` deletes them)")
+
+    def _compose_down(self, *, volumes: bool) -> None:
+        """`compose down`; a network Docker will not remove once the containers are gone is a warning.
+
+        Seen after removing 65 containers at once: Docker kept the network, saying it
+        "has active endpoints" while none was attached; only a restart of dockerd removed it.
+        """
+        try:
+            self._existing_compose().down(volumes=volumes)
+        except CommandFailed as error:
+            if self.nodes() or "has active endpoints" not in error.stderr:
+                raise
+            self.say(
+                f"warning: Docker kept lab {self.config.name!r}'s network: it says it has active endpoints "
+                "although no container is attached (a Docker daemon fault; restarting dockerd removes it)"
+            )
 
     def _undo_faults(self) -> None:
         # Resume paused nodes so that they stop cleanly; killed and partitioned
@@ -304,41 +249,8 @@ class Lab:
     def clean(self) -> None:
         """Remove the lab's containers and delete all its volumes, the job store included."""
         self._undo_faults()
-        self._existing_compose().down(volumes=True)
+        self._compose_down(volumes=True)
         leftovers = docker.volume_names({COMPOSE_PROJECT_LABEL: self.config.name})
         docker.remove_volumes(leftovers)
         shutil.rmtree(self.config.state_dir, ignore_errors=True)
         self.say(f"lab {self.config.name!r} is gone, with its volumes")
-
-
-@contextlib.contextmanager
-def running_lab(
-    config: LabConfig,
-    *,
-    reuse: bool,
-    say: Say = _say,
-    on_failure: Callable[[Lab], None] | None = None,
-) -> Iterator[Lab]:
-    """A lab that is up for the duration; one this call started is cleaned up after.
-
-    When start-up fails, `on_failure` (e.g. exporting logs) sees the lab before the
-    half-made lab is removed.
-    """
-    lab = Lab(config, say)
-    if reuse and lab.is_up():
-        say(f"reusing running lab {config.name!r}")
-        yield lab
-        return
-    try:
-        lab.up()
-    except BaseException:
-        if on_failure is not None:
-            with contextlib.suppress(Exception):
-                on_failure(lab)
-        with contextlib.suppress(LabError):
-            lab.clean()
-        raise
-    try:
-        yield lab
-    finally:
-        lab.clean()

@@ -16,8 +16,9 @@ from typing import Any
 
 import yaml
 
+from innode.layout import NODE_STATE_DIR, worker_name
 from lab import process
-from lab.config import LABEL_BATCH_SYSTEM, LABEL_LAB, LABEL_NODE, LABEL_ROLE, NODE_STATE_DIR
+from lab.config import LABEL_BATCH_SYSTEM, LABEL_LAB, LABEL_NODE, LABEL_ROLE
 from lab.errors import LabError
 from lab.process import Result
 
@@ -40,17 +41,12 @@ def detect_command() -> tuple[str, ...]:
     )
 
 
-def worker_service_name(index: int) -> str:
-    """The service (and hostname) of worker number `index`, from 1."""
-    return f"worker-{index}"
-
-
 def render_workers(template: Mapping[str, Any], count: int) -> dict[str, Any]:
     """The compose document that adds `count` workers made from `template`."""
     services: dict[str, Any] = {}
     volumes: dict[str, Any] = {}
     for index in range(1, count + 1):
-        name = worker_service_name(index)
+        name = worker_name(index)
         service = copy.deepcopy(dict(template))
         service["hostname"] = name
         service["labels"] = {

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from lab.errors import ConfigError
 
-# --- Constants: names, labels, paths and pins, in one place -------------------
+# --- Constants: names, labels and pins, in one place -------------------------
+# (Names and paths inside the nodes are in innode/layout.py.)
 # Versions pinned here reach the image as build arguments (see lab/image.py).
 DEFAULT_TOIL_VERSION = "9.6.0"
 DEFAULT_BASE_IMAGE = "debian:bookworm-slim"
@@ -42,28 +43,8 @@ LABEL_ROLE = "org.toil-lab.role"
 LABEL_NODE = "org.toil-lab.node"
 LABEL_BATCH_SYSTEM = "org.toil-lab.batch-system"
 
-LEADER = "leader"
-WORKER_PREFIX = "worker-"
-LAB_USER = "lab"
-
-# Paths inside the nodes.
-DATA_DIR = "/data"  # the shared job-store volume, on every node
-NODE_STATE_DIR = "/var/lib/lab"  # each node's private volume
-PLACEMENT_DIR = f"{NODE_STATE_DIR}/placement"  # where the recorder writes
-TOIL_WORK_DIR = f"{NODE_STATE_DIR}/toil-work"  # Toil's --workDir on every node
-RUNS_DIR = f"{NODE_STATE_DIR}/runs"  # the leader's record of `lab run`s
-USER_HOME = "/home/lab"  # the leader's private user-code area
-JOBSTORES_DIR = f"{DATA_DIR}/jobstores"
-SHARED_WORKFLOWS_DIR = f"{DATA_DIR}/workflows"
-
 _LAB_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _MEMORY_RE = re.compile(r"(\d+)\s*(?:([kmgt])i?b?)?", re.IGNORECASE)
-
-
-def worker_order(name: str) -> tuple[str, int]:
-    """Sort key of node names: worker-2 before worker-10."""
-    prefix, _, number = name.rpartition("-")
-    return (prefix, int(number)) if number.isdigit() else (name, 0)
 
 
 def project_root() -> Path:
@@ -172,7 +153,7 @@ def choose_batch_system(config: LabConfig) -> tuple[str, str]:
     """The batch system a new lab gets, and why (said to the user by `lab up`)."""
     package = f"MESOS_PACKAGE={config.mesos_package}"
     if config.remembered_from is not None:
-        package += f" (remembered from lab {config.remembered_from!r}'s last `lab up`)"
+        package += f" (remembered from the last `lab up` of lab {config.remembered_from!r})"
     if config.batch_system == "mesos":
         if config.mesos_package is None:
             raise ConfigError(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,15 +66,31 @@ def import_rootfs(tarball: Path, reference: str, labels: Mapping[str, str]) -> N
     process.run([*argv, str(tarball), reference])
 
 
-def build(
+# A build's progress, from its output: the legacy builder's `Step 7/19 : RUN ...`,
+# BuildKit's `#7 [node 3/5] RUN ...`.
+_LEGACY_STEP = re.compile(r"^Step (\d+/\d+) : (.*)")
+_BUILDKIT_STEP = re.compile(r"^#\d+ \[([^\]]+)\] (.*)")
+LOG_TAIL = 25
+
+
+def build_step(line: str) -> str | None:
+    """What a line of `docker build` output says the build is doing now, if anything."""
+    match = _LEGACY_STEP.match(line) or _BUILDKIT_STEP.match(line)
+    if match is None:
+        return None
+    where, what = match.groups()
+    return f"step {where}: {' '.join(what.split())[:60]}"
+
+
+def build_argv(
     context: Path,
     dockerfile: Path,
     tag: str,
     build_args: Mapping[str, str],
     labels: Mapping[str, str],
     target: str | None = None,
-) -> None:
-    """Build an image (or one stage of it), streaming the build's output to the terminal."""
+) -> list[str]:
+    """The `docker build` command line."""
     # --force-rm: a failed step leaves no stopped intermediate container behind.
     argv = [DOCKER, "build", "--force-rm", "--file", str(dockerfile), "--tag", tag]
     if target is not None:
@@ -82,7 +99,35 @@ def build(
         argv += ["--build-arg", f"{key}={value}"]
     for key, value in labels.items():
         argv += ["--label", f"{key}={value}"]
-    process.run([*argv, str(context)], capture=False)
+    return [*argv, str(context)]
+
+
+def build(argv: Sequence[str], log: Path | None, progress: Callable[[str], None] | None = None) -> None:
+    """Run a build; its whole output to `log` (with `progress` told each step), or to the terminal.
+
+    A failed build's error shows the log's last lines and where the log is.
+    """
+    if log is None:
+        process.run(argv, capture=False)
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        out.write(f"$ {shlex.join(argv)}\n")
+
+        def on_line(line: str) -> None:
+            out.write(line)
+            step = build_step(line)
+            if step is not None and progress is not None:
+                progress(step)
+
+        try:
+            process.run(argv, on_line=on_line)
+        except CommandFailed as error:
+            tail = "\n".join(error.stdout.rstrip().splitlines()[-LOG_TAIL:])
+            raise LabError(
+                f"docker build exited with code {error.returncode}; its last lines:\n{tail}\n"
+                f"(the whole build: {log}; the command: {shlex.join(argv)})"
+            ) from None
 
 
 def container_ids(labels: Mapping[str, str], *, all_states: bool = True) -> list[str]:
@@ -139,6 +184,11 @@ def connect(network: str, container: str, aliases: Sequence[str]) -> None:
     for alias in aliases:
         argv += ["--alias", alias]
     process.run([*argv, network, container])
+
+
+def stats_argv(ids: Sequence[str]) -> list[str]:
+    """`docker stats` of these containers, once, one JSON line each."""
+    return [DOCKER, "stats", "--no-stream", "--format", "{{json .}}", *ids]
 
 
 def copy_from(container: str, source: str, target: Path) -> None:

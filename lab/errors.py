@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class LabError(Exception):
@@ -14,18 +14,37 @@ class ConfigError(LabError):
     """Bad input: raised before anything is started."""
 
 
-class CommandFailed(LabError):
-    """A command exited non-zero; carries the pasteable command and its output."""
+def pasteable(argv: Sequence[str], env: Mapping[str, str] | None = None) -> str:
+    """A command line a shell runs as given, with the variables it needs before it (A=1 cmd ...)."""
+    settings = [f"{key}={shlex.quote(value)}" for key, value in (env or {}).items()]
+    return " ".join([*settings, shlex.join(argv)])
 
-    def __init__(self, argv: Sequence[str], returncode: int, stdout: str, stderr: str) -> None:
+
+class CommandFailed(LabError):
+    """A command exited non-zero; carries the pasteable command (with its variables) and its output."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        returncode: int,
+        stdout: str,
+        stderr: str,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.argv = list(argv)
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
+        self.env = dict(env or {})
         super().__init__(self._describe())
 
+    @property
+    def command(self) -> str:
+        """The command as it can be pasted into a shell, its variables included."""
+        return pasteable(self.argv, self.env)
+
     def _describe(self) -> str:
-        parts = [f"command failed with exit code {self.returncode}: {shlex.join(self.argv)}"]
+        parts = [f"command failed with exit code {self.returncode}: {self.command}"]
         for label, text in (("stdout", self.stdout), ("stderr", self.stderr)):
             text = text.strip()
             if text:

@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from innode.layout import LAB_USER, LEADER
 from lab import docker
 from lab.cluster import COMPOSE_PROJECT_LABEL, Lab
-from lab.config import LAB_USER, LEADER
 from lab.errors import ConfigError, LabError
 from lab.node import Node
 

@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from innode.layout import LAB_USER, USER_HOME, worker_order
 from lab import docker, process
-from lab.config import LAB_USER, LABEL_BATCH_SYSTEM, LABEL_NODE, LABEL_ROLE
+from lab.config import LABEL_BATCH_SYSTEM, LABEL_NODE, LABEL_ROLE
 from lab.process import Result
 
 
@@ -23,6 +24,7 @@ class Node:
     state: str  # Docker's state: running, exited, paused, ...
     health: str  # healthy, unhealthy, starting, or '' without a healthcheck
     batch_system: str = "slurm"  # the lab's batch system, from the container's label
+    image: str = ""  # the image it was created from, as Compose named it
 
     @classmethod
     def from_inspect(cls, data: Mapping[str, Any]) -> Node:
@@ -37,6 +39,7 @@ class Node:
             state=str(state.get("Status", "unknown")),
             health=str((state.get("Health") or {}).get("Status", "")),
             batch_system=labels.get(LABEL_BATCH_SYSTEM) or "slurm",
+            image=str(data.get("Config", {}).get("Image", "")),
         )
 
     @property
@@ -89,7 +92,7 @@ class Node:
         command = self.exec_argv(
             ["bash", "--login"],
             user=user,
-            workdir="/home/lab" if user == LAB_USER else "/",
+            workdir=USER_HOME if user == LAB_USER else "/",
             interactive=True,
             tty=tty,
         )
@@ -145,7 +148,4 @@ class Node:
 
 def sort_key(node: Node) -> tuple[int, int]:
     """Leader first, then workers by number."""
-    if node.role == "leader":
-        return (0, 0)
-    number = node.name.rpartition("-")[2]
-    return (1, int(number) if number.isdigit() else 0)
+    return worker_order(node.name)

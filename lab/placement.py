@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from lab.config import PLACEMENT_DIR
+from innode.layout import PLACEMENT_DIR
 from lab.node import Node
 
 # Prints every record file of a node, each ending in a newline even when a killed

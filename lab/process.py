@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from lab.errors import CommandFailed, LabError
+from lab.errors import CommandFailed, LabError, pasteable
 
 log = logging.getLogger(__name__)
 
@@ -33,39 +32,73 @@ def run(
     env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
+    on_line: Callable[[str], None] | None = None,
 ) -> Result:
     """Run argv; with capture=False its output goes to this process's terminal.
 
-    `env` adds to (and overrides) this process's environment. A non-zero exit raises
-    CommandFailed when `check` is true.
+    `env` adds to (and overrides) this process's environment; a failure's pasteable
+    command carries it. With `on_line`, stdout and stderr are merged and each line is
+    handed over as it comes (a build's log); the Result's stdout holds them all. A
+    non-zero exit raises CommandFailed when `check` is true.
     """
-    command = shlex.join(argv)
+    command = pasteable(argv, env)
     log.debug("run: %s", command)
     full_env = None if env is None else {**os.environ, **env}
-    data = input.encode() if isinstance(input, str) else input
     try:
-        completed = subprocess.run(
-            list(argv),
-            input=data,
-            stdout=subprocess.PIPE if capture else None,
-            stderr=subprocess.PIPE if capture else None,
-            env=full_env,
-            cwd=cwd,
-            timeout=timeout,
-            check=False,
-        )
+        if on_line is not None:
+            returncode, stdout, stderr = _stream(argv, on_line, full_env, cwd)
+        else:
+            completed = subprocess.run(
+                list(argv),
+                input=input.encode() if isinstance(input, str) else input,
+                stdout=subprocess.PIPE if capture else None,
+                stderr=subprocess.PIPE if capture else None,
+                env=full_env,
+                cwd=cwd,
+                timeout=timeout,
+                check=False,
+            )
+            returncode, stdout, stderr = (
+                completed.returncode,
+                _text(completed.stdout),
+                _text(completed.stderr),
+            )
     except FileNotFoundError:
         raise LabError(f"{argv[0]!r} is not installed or not on PATH (needed for: {command})") from None
     except subprocess.TimeoutExpired as expired:
         raise CommandFailed(
-            argv, -1, _text(expired.stdout), _text(expired.stderr) + f"\n(timed out after {timeout}s)"
+            argv, -1, _text(expired.stdout), _text(expired.stderr) + f"\n(timed out after {timeout}s)", env
         ) from None
-    result = Result(tuple(argv), completed.returncode, _text(completed.stdout), _text(completed.stderr))
-    if completed.returncode != 0:
-        log.debug("exit %d: %s\n%s%s", completed.returncode, command, result.stdout, result.stderr)
+    result = Result(tuple(argv), returncode, stdout, stderr)
+    if returncode != 0:
+        log.debug("exit %d: %s\n%s%s", returncode, command, result.stdout, result.stderr)
         if check:
-            raise CommandFailed(argv, completed.returncode, result.stdout, result.stderr)
+            raise CommandFailed(argv, returncode, result.stdout, result.stderr, env)
     return result
+
+
+def _stream(
+    argv: Sequence[str],
+    on_line: Callable[[str], None],
+    env: Mapping[str, str] | None,
+    cwd: str | os.PathLike[str] | None,
+) -> tuple[int, str, str]:
+    lines: list[str] = []
+    with subprocess.Popen(
+        list(argv),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=cwd,
+        text=True,
+        errors="replace",
+    ) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            lines.append(line)
+            on_line(line)
+    return child.returncode, "".join(lines), ""
 
 
 def _text(data: bytes | str | None) -> str:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from lab.errors import NotReady
+from lab.errors import LabError, NotReady
+
+# What a check may raise while its condition is not there yet: a command that failed
+# (a daemon not up), or output not yet whole. Anything else is a fault in the check
+# itself and surfaces at once, not as a timeout.
+NOT_YET: tuple[type[Exception], ...] = (LabError, json.JSONDecodeError)
 
 T = TypeVar("T")
 
@@ -31,12 +37,13 @@ def wait_until(
     diagnostics: Callable[[Check[T] | None], str] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    not_yet: tuple[type[Exception], ...] = NOT_YET,
 ) -> Check[T]:
     """Poll `check` until it holds; on timeout raise NotReady with the last observation.
 
     `progress` sees every observation whose detail changed; `diagnostics` (e.g. node
-    logs) is added to the error. An exception from `check` counts as "not yet" and is
-    reported if it was the last thing seen.
+    logs) is added to the error. An exception of a `not_yet` kind from `check` counts as
+    "not yet" and is reported if it was the last thing seen; any other passes at once.
     """
     deadline = clock() + timeout
     last: Check[T] | None = None
@@ -46,7 +53,7 @@ def wait_until(
         try:
             last = check()
             last_error = None
-        except Exception as error:
+        except not_yet as error:
             last_error = error
         if last is not None and last_error is None:
             if last.ok:

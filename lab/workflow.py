@@ -2,7 +2,7 @@
 
 By default a workflow stays in the leader's private area (/home/lab) and runs on a
 batch system that ships it to the workers: on Slurm, `slurm_autodeploy` (see
-lab/deploy.py); on Mesos, Toil's own `mesos`. `--shared` puts it on the shared volume;
+innode/slurm_autodeploy.py); on Mesos, Toil's own `mesos`. `--shared` puts it on the shared volume;
 on Slurm it then runs on Toil's plain `slurm`, which needs the code at the same path
 on every node, as on an HPC site's shared home.
 """
@@ -15,15 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lab import backend
-from lab.config import (
-    JOBSTORES_DIR,
-    LAB_USER,
-    RUNS_DIR,
-    SHARED_WORKFLOWS_DIR,
-    TOIL_WORK_DIR,
-    USER_HOME,
-)
+from innode.layout import JOBSTORES_DIR, LAB_USER, RUNS_DIR, SHARED_WORKFLOWS_DIR, TOIL_WORK_DIR, USER_HOME
+from lab import backends
 from lab.errors import ConfigError, LabError
 from lab.node import Node
 from lab.process import Result
@@ -100,7 +93,7 @@ def toil_argv(
     batch_system: str = "slurm",
 ) -> list[str]:
     """The command that runs a workflow module on the leader, on the lab's batch system."""
-    defaults = [*backend.get(batch_system).toil_options(auto_deploy=auto_deploy), *DEFAULT_OPTIONS]
+    defaults = [*backends.get(batch_system).toil_options(auto_deploy=auto_deploy), *DEFAULT_OPTIONS]
     return [python, "-m", module, job_store, *merge_options(defaults, user_args)]
 
 

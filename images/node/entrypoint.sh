@@ -56,7 +56,7 @@ start_slurm() {
   case $role in
     leader)
       install -d -o slurm -g slurm /var/lib/lab/slurmctld
-      python3 -m lab.slurm render-conf > /etc/slurm/slurm.conf
+      python3 -m innode.slurm_conf > /etc/slurm/slurm.conf
       supervise /usr/sbin/slurmctld -D -i
       ;;
     worker)
@@ -82,11 +82,11 @@ start_mesos() {
   local setting flags
   # libprocess binds to, and tells its peers, this container's own address
   # (LIBPROCESS_IP, LIBPROCESS_ADVERTISE_IP).
-  while IFS= read -r setting; do export "${setting?}"; done < <(python3 -m lab.mesos env)
+  while IFS= read -r setting; do export "${setting?}"; done < <(python3 -m innode.mesos_daemons env)
   install -d /var/lib/lab/mesos
-  mapfile -t flags < <(python3 -m lab.mesos flags "$role")
+  mapfile -t flags < <(python3 -m innode.mesos_daemons flags "$role")
   if ((${#flags[@]} == 0)); then
-    echo "lab-entrypoint: could not render the Mesos $role's flags (python3 -m lab.mesos flags $role)" >&2
+    echo "lab-entrypoint: could not render the Mesos $role's flags (python3 -m innode.mesos_daemons flags $role)" >&2
     exit 2
   fi
   case $role in

@@ -2,7 +2,7 @@
 
 In every scenario the user's code exists only on the leader, in a virtualenv made
 with --system-site-packages over the image's Toil in the leader's private area
-(/home/lab/venvs). The workflows run on `slurm_autodeploy` (lab/deploy.py) on a
+(/home/lab/venvs). The workflows run on `slurm_autodeploy` (innode/slurm_autodeploy.py) on a
 Slurm lab and on Toil's own `mesos` on a Mesos lab; both ship that code to the
 workers. The negative control (Slurm only) runs the same code on Toil's plain
 `slurm` and fails because the workers cannot import it.

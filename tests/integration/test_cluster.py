@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lab import slurm
+from innode.layout import worker_names
 from lab.cluster import Lab
 from tests.integration.conftest import Cli
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def expected_workers(lab: Lab) -> list[str]:
-    return slurm.worker_names(len(lab.workers()))
+    return worker_names(len(lab.workers()))
 
 
 def test_every_worker_is_registered_and_idle(lab: Lab) -> None:
@@ -90,7 +90,7 @@ def test_exec_on_unknown_node_lists_the_nodes(cli: Cli) -> None:
         (["up", "--workers", "0"], {}, "out of range"),
         (["up", "--workers", "abc"], {}, "is not a number"),
         (["up"], {"BATCH_SYSTEM": "pbs"}, "choose one of: auto, slurm, mesos"),
-        (["up", "--workers", "64"], {"WORKER_MEMORY": "4G"}, "more than the Docker host has"),
+        (["up"], {"WORKER_MEMORY": "100M"}, "is too small: a node needs at least 256M"),
         (["up"], {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}, "no reachable Docker daemon"),
     ],
 )

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab import fault, slurm
+from lab import fault
+from lab.bench.recovery import LEAVES, LeavesRun, wait_until_lost
 from lab.cluster import Lab
 from lab.process import Result
-from lab.recovery import LEAVES, LeavesRun, wait_until_down
 from tests.integration.conftest import RESULTS
 
 # The fault tests measure Slurm's recovery (its timeouts and requeue), on Slurm only.
@@ -83,7 +83,7 @@ def test_a_killed_worker_comes_back_and_is_used_again(healed: Lab) -> None:
     assert [f.kind for f in fault.faults_in_force(lab) if f.node == "worker-3"] == ["kill"]
     assert fault.heal(lab, "worker-3") == ["started"]
     lab.wait_workers(len(lab.workers()))
-    states = {s.name: s for s in slurm.worker_states(lab.leader)}
+    states = {s.name: s for s in lab.worker_states()}
     assert states["worker-3"].state == "idle"
     run = LeavesRun(lab, extra=["--slurmPartition", "worker-3"])
     run.start()
@@ -108,7 +108,7 @@ def test_a_worker_lost_past_the_timeout_then_healed(healed: Lab, kind: str, vict
     fault.inject(lab, kind, victim)
     assert [f.kind for f in fault.faults_in_force(lab) if f.node == victim] == [kind]
 
-    wait_until_down(lab, victim)
+    wait_until_lost(lab, victim)
     assert fault.heal(lab, victim), f"nothing was undone on {victim}"
     result = run.wait()
     report_recovery(kind, struck, run)

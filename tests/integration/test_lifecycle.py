@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab import slurm
+from innode.layout import worker_names
 from lab.cluster import Lab
 from tests.integration.conftest import Cli
 
@@ -27,14 +27,14 @@ def test_a_changed_worker_count_scales_the_lab(cli: Cli, lab: Lab) -> None:
     try:
         up = cli("up", "--workers", str(workers + 1))
         assert up.returncode == 0, up.stderr
-        assert f"{workers + 1}/{workers + 1} workers ready" in up.stderr
-        assert [w.name for w in lab.workers()] == slurm.worker_names(workers + 1)
-        assert [s.name for s in lab.worker_states() if s.ready] == slurm.worker_names(workers + 1)
+        assert f"✓ {workers + 1} workers ready on {lab.backend.scheduler}" in up.stderr
+        assert [w.name for w in lab.workers()] == worker_names(workers + 1)
+        assert [s.name for s in lab.worker_states() if s.ready] == worker_names(workers + 1)
     finally:
         down = cli("up", "--workers", str(workers))
         assert down.returncode == 0, down.stderr
-    assert [w.name for w in lab.workers()] == slurm.worker_names(workers)
+    assert [w.name for w in lab.workers()] == worker_names(workers)
     # A removed Mesos agent may stay listed (inactive) until the master gives up on it.
     states = [s for s in lab.worker_states() if s.ready or lab.batch_system == "slurm"]
-    assert [s.name for s in states] == slurm.worker_names(workers)
+    assert [s.name for s in states] == worker_names(workers)
     assert all(s.ready for s in states)

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from lab import mesos
+from innode import mesos_daemons
+from innode.layout import RESERVED_MEMORY_MB
+from lab.backends import mesos
 from lab.cluster import Lab
 from lab.config import LABEL_BATCH_SYSTEM
-from tests.integration.conftest import WORKFLOWS, Cli
+from tests.integration.conftest import SPREAD_SECONDS, WORKFLOWS, Cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends("mesos")]
 
@@ -41,10 +43,10 @@ def test_the_master_is_elected_and_every_agent_is_registered(lab: Lab) -> None:
         resources = agent["resources"]
         assert isinstance(resources, dict)
         assert resources["cpus"] == cpus
-        assert resources["mem"] == lab.config.worker_memory_mb - mesos.RESERVED_MEMORY_MB
+        assert resources["mem"] == lab.config.worker_memory_mb - RESERVED_MEMORY_MB
         # It advertises its own container's address, not the Docker host's.
-        address = worker.exec(["python3", "-m", "lab.mesos", "own-ip"]).stdout.strip()
-        assert str(agent["pid"]).endswith(f"@{address}:{mesos.AGENT_PORT}")
+        address = worker.exec(["python3", "-m", "innode.mesos_daemons", "own-ip"]).stdout.strip()
+        assert str(agent["pid"]).endswith(f"@{address}:{mesos_daemons.AGENT_PORT}")
         assert worker.inspect()["Config"]["Labels"][LABEL_BATCH_SYSTEM] == "mesos"
 
 
@@ -59,21 +61,27 @@ def test_status_shows_the_masters_view(cli: Cli, lab: Lab) -> None:
 
 
 def test_each_agent_keeps_its_own_executors(cli: Cli, lab: Lab, tmp_path: Path) -> None:
-    run = cli("run", str(WORKFLOWS / "fanout.py"), "--leaves", "6", "--logLevel", "WARNING")
+    """Each worker's volume holds the sandboxes of its own agents only (a recreated worker's
+    earlier agents included), and the agent of every worker that ran a leaf has one there."""
+    seconds = SPREAD_SECONDS["mesos"]
+    run = cli(
+        "run", str(WORKFLOWS / "fanout.py"), "--leaves", "6", "--seconds", seconds, "--logLevel", "WARNING"
+    )
     assert run.returncode == 0, run.stderr[-3000:]
+    leaves = json.loads(next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))[7:])
+    used = {leaf["node"] for leaf in leaves}  # what the leaves saw of themselves
+    assert len(used) >= 2, f"the leaves ran on {used} only"
     agents = agents_by_name(lab)
-    used = set()
-    for worker in lab.workers():
-        listing = worker.exec(["ls", mesos.SANDBOXES_DIR], check=False).stdout.split()
-        # Only its own agent's folders (one agent id per start of the agent).
-        assert agents[worker.name]["id"] in listing or not listing
-        for other, agent in agents.items():
-            if other != worker.name:
-                assert agent["id"] not in listing
-        found = worker.exec(["find", mesos.SANDBOXES_DIR, "-name", "stderr"], check=False)
-        if found.stdout.strip():
-            used.add(worker.name)
-    assert len(used) >= 2, f"executors ran on {used} only"
+    listings = {
+        worker.name: set(worker.exec(["ls", mesos_daemons.SANDBOXES_DIR], check=False).stdout.split())
+        for worker in lab.workers()
+    }
+    for name in used:
+        assert agents[name]["id"] in listings[name], (name, agents[name]["id"], listings[name])
+    names = sorted(listings)
+    for i, one in enumerate(names):
+        for other in names[i + 1 :]:
+            assert not listings[one] & listings[other], (one, other, listings[one] & listings[other])
 
     exported = cli("export-logs", str(tmp_path / "logs"))
     assert exported.returncode == 0, exported.stderr

@@ -1,7 +1,7 @@
-"""Toil's Mesos batch system in the node image's Python, checked on every machine.
+"""Toil's Mesos batch system in the image's Python, checked on every machine.
 
-The Mesos image's first stage (images/mesos/Dockerfile, `toil-mesos`) needs no Mesos
-package: it is the node image plus pymesos with http-parser's pure-Python parser.
+The Mesos runtime's first stage (images/mesos/Dockerfile, `toil-mesos`) needs no Mesos
+package: it is the Toil runtime plus pymesos with http-parser's pure-Python parser.
 Mesos itself is tested by tests/integration/test_mesos.py, given MESOS_PACKAGE.
 """
 
@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import docker, image, mesos, mesos_image, process
+from innode import mesos_daemons
+from lab import base_image, docker, image, process, wheelhouse
+from lab.backends.mesos import image as mesos_image
 from lab.config import LabConfig
 from lab.process import Result
 
@@ -40,21 +42,38 @@ def config() -> LabConfig:
 
 
 @pytest.fixture(scope="module")
-def platform(config: LabConfig) -> image.Platform:
-    """BASE_IMAGE's platform (Debian 12 by default)."""
-    return image.base_platform(config, say)
+def platform(config: LabConfig) -> base_image.Platform:
+    """BASE_IMAGE's platform (Debian 12 by default), the base image made if missing."""
+    base_image.ensure_base_image(config, say)
+    return base_image.base_platform(config, say)
 
 
 @pytest.fixture(scope="module")
-def node_image(config: LabConfig, platform: image.Platform) -> str:
-    """The node image (built if missing)."""
-    return image.ensure_node_image(config, docker.engine_info().architecture, platform, say)
+def toil_wheels(config: LabConfig, platform: base_image.Platform) -> Path:
+    return wheelhouse.ensure_toil(config, docker.engine_info().architecture, say, platform)
 
 
 @pytest.fixture(scope="module")
-def toil_mesos_image(config: LabConfig, platform: image.Platform, node_image: str) -> str:
-    architecture = docker.engine_info().architecture
-    return mesos_image.ensure_toil_mesos_image(config, node_image, architecture, platform, say)
+def runtime(config: LabConfig, toil_wheels: Path) -> str:
+    """The Slurm lab's runtime: the distribution and Toil (built if missing)."""
+    return built(config, image.runtime_build(config, toil_wheels))
+
+
+@pytest.fixture(scope="module")
+def node_image(config: LabConfig, runtime: str, toil_wheels: Path) -> str:
+    """The node image over it (built if missing)."""
+    return built(config, image.node_build(config, runtime, toil_wheels))
+
+
+@pytest.fixture(scope="module")
+def toil_mesos_image(config: LabConfig, platform: base_image.Platform, runtime: str) -> str:
+    house = mesos_image.ensure_wheelhouse(config, docker.engine_info().architecture, platform)
+    return built(config, mesos_image.toil_mesos_build(config, runtime, house))
+
+
+def built(config: LabConfig, wanted: image.Build) -> str:
+    image.ensure(wanted, config.root, quiet=True, progress=lambda _: None)
+    return wanted.tag
 
 
 def say(message: str) -> None:
@@ -76,7 +95,7 @@ def test_pymesos_runs_on_the_pure_python_http_parser(toil_mesos_image: str) -> N
 def test_toils_mesos_executor_starts_with_the_agents_executor_environment(toil_mesos_image: str) -> None:
     """With only what a Mesos agent gives an executor, `_toil_mesos_executor` is found and runs as far as
     asking the agent it was given for its state (there is no agent here: that connection is refused)."""
-    env = " ".join(f"{key}={value}" for key, value in mesos.executor_environment().items())
+    env = " ".join(f"{key}={value}" for key, value in mesos_daemons.executor_environment().items())
     shell = f"env -i {env} MESOS_AGENT_ENDPOINT=127.0.0.1:5051 _toil_mesos_executor"
     result = run_in(toil_mesos_image, "timeout", "60", "sh", "-c", shell)
     assert result.returncode not in (0, 124, 127), result.stderr[-3000:]
@@ -114,7 +133,7 @@ def test_a_trees_missing_libraries_are_installed_from_the_distribution(node_imag
         "set -e; apt-get update -qq; cd /tmp; apt-get download -qq libsvn1; dpkg -x libsvn1_*.deb tree; "
         "lib=$(find tree -name 'libsvn_subr-1.so.1*' -type f); "
         'if ldd "$lib" | grep -q "libapr-1.so.0 => not found"; then echo MISSING-BEFORE; fi; '
-        'python3 -m lab.sonames install "$lib"; '
+        'python3 -m innode.sonames install "$lib"; '
         'if ! ldd "$lib" | grep -q "not found"; then echo ALL-FOUND-AFTER; fi'
     )
     result = process.run(
@@ -125,7 +144,7 @@ def test_a_trees_missing_libraries_are_installed_from_the_distribution(node_imag
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert "MISSING-BEFORE" in lines
-    assert any(line.startswith("lab.sonames: installing ") and "libapr1" in line for line in lines), lines
+    assert any(line.startswith("innode.sonames: from ") and "libapr1" in line for line in lines), lines
     assert "ALL-FOUND-AFTER" in lines
 
 
@@ -156,9 +175,8 @@ def test_a_package_whose_daemons_do_not_run_fails_the_image_build_and_starts_not
         timeout=900,
     )
     assert result.returncode == 2, result.stderr[-3000:]
-    assert "lab: Mesos from lab-not-mesos 0.0.1 (.deb)" in result.stderr
-    assert (
-        "install-mesos: error: /usr/sbin/mesos-master does not run on Debian" in result.stdout + result.stderr
-    )
-    assert "the Mesos image could not be built from MESOS_PACKAGE=" in result.stderr
+    assert "Mesos from lab-not-mesos 0.0.1 (.deb)" in result.stderr
+    assert "could not build the Mesos runtime image (lab-not-mesos 0.0.1 (.deb))" in result.stderr
+    # The build's last lines, from its log in build/logs/, say why.
+    assert "install-mesos: error: /usr/sbin/mesos-master does not run on Debian" in result.stderr
     assert docker.container_ids({"org.toil-lab.lab": NO_MESOS_LAB}) == []

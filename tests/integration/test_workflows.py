@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lab.cluster import Lab
-from tests.integration.conftest import WORKFLOWS, Cli
+from tests.integration.conftest import SPREAD_SECONDS, WORKFLOWS, Cli
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,10 @@ def test_fan_out_on_plain_slurm_from_the_shared_volume(cli: Cli, lab: Lab) -> No
 
 def test_fan_out_lands_on_several_workers_and_processes(cli: Cli, lab: Lab) -> None:
     """By default the workflow stays on the leader; slurm_autodeploy (or Toil's mesos) ships it."""
-    run = cli("run", str(WORKFLOWS / "fanout.py"), "--leaves", "8", "--logLevel", "WARNING")
+    seconds = SPREAD_SECONDS[lab.batch_system]
+    run = cli(
+        "run", str(WORKFLOWS / "fanout.py"), "--leaves", "8", "--seconds", seconds, "--logLevel", "WARNING"
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     leaves = result_of(run.stdout)
     assert isinstance(leaves, list) and len(leaves) == 8

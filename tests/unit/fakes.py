@@ -59,6 +59,11 @@ class FakeRun:
         for prefix, answer in self.script:
             if tuple(argv[: len(prefix)]) == prefix:
                 result = answer(argv)
+                # Mirror on_line: the output, handed over line by line.
+                on_line = kwargs.get("on_line")
+                if on_line is not None:
+                    for line in result.stdout.splitlines(keepends=True):
+                        on_line(line)
                 # Mirror lab.process.run: check=True (the default) raises on failure.
                 if kwargs.get("check", True) and result.returncode != 0:
                     raise CommandFailed(argv, result.returncode, result.stdout, result.stderr)

@@ -1,4 +1,4 @@
-"""lab/cli.py: argument parsing and dispatch, with a fake Lab (nothing touches Docker)."""
+"""lab/cli/: argument parsing and each verb's handler, with a fake Lab (nothing touches Docker)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from lab import backend, cli, placement, workflow
-from lab.backend import Backend
-from lab.cluster import UpPlan
+from lab import backends, cli, placement, startup, workflow
+from lab.backends import Backend
+from lab.cli import access, verb
 from lab.config import LabConfig
 from lab.errors import NotReady
 from lab.process import Result
+from lab.startup import UpPlan
 
 T0 = 1_700_000_000.0
 
@@ -39,7 +40,7 @@ class FakeNode:
 class FakeLab:
     """Records what the CLI asked of the lab."""
 
-    def __init__(self, config: LabConfig) -> None:
+    def __init__(self, config: LabConfig, verbose: bool = False) -> None:
         self.config = config
         self.actions: list[str] = []
         self.by_name = {"leader": FakeNode("leader", "leader"), "worker-2": FakeNode("worker-2")}
@@ -72,7 +73,7 @@ class FakeLab:
 
     @property
     def backend(self) -> Backend:
-        return backend.get("slurm")
+        return backends.get("slurm")
 
 
 @pytest.fixture
@@ -80,11 +81,12 @@ def labs(monkeypatch: pytest.MonkeyPatch) -> list[FakeLab]:
     """Every Lab the CLI makes, in order; each is a FakeLab."""
     made: list[FakeLab] = []
 
-    def make(config: LabConfig) -> FakeLab:
+    def make(config: LabConfig, verbose: bool = False) -> FakeLab:
         made.append(FakeLab(config))
         return made[-1]
 
-    monkeypatch.setattr(cli, "Lab", make)
+    monkeypatch.setattr(verb, "Lab", make)
+    monkeypatch.setattr(startup, "up", lambda lab, steps=None: lab.up())
     return made
 
 
@@ -93,7 +95,7 @@ def labs(monkeypatch: pytest.MonkeyPatch) -> list[FakeLab]:
 
 def test_parse_exec() -> None:
     args = cli.build_parser().parse_args(["exec", "worker-2", "--", "ls", "-l"])
-    assert (args.command, args.node, args.user) == ("exec", "worker-2", None)
+    assert (args.verb.name, args.node, args.user) == ("exec", "worker-2", None)
     assert [a for a in args.argv if a != "--"] == ["ls", "-l"]
 
 
@@ -239,17 +241,17 @@ def test_exec_keeps_a_double_dash_inside_the_command(labs: list[FakeLab]) -> Non
 def test_exec_command_splits_options_from_the_command(
     words: list[str], command: list[str], user: str | None
 ) -> None:
-    assert cli._exec_command(words, None) == (command, user)
+    assert access.exec_command(words, None) == (command, user)
 
 
 def test_exec_command_keeps_a_user_given_before_the_node() -> None:
-    assert cli._exec_command(["--", "id"], "root") == (["id"], "root")
-    assert cli._exec_command(["--user", "lab", "--", "id"], "root") == (["id"], "lab")
+    assert access.exec_command(["--", "id"], "root") == (["id"], "root")
+    assert access.exec_command(["--user", "lab", "--", "id"], "root") == (["id"], "lab")
 
 
 def test_exec_command_rejects_an_unknown_option(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as error:
-        cli._exec_command(["--root", "--", "id"], None)
+        access.exec_command(["--root", "--", "id"], None)
     assert error.value.code == 2
     assert "unrecognized arguments: --root" in capsys.readouterr().err
 
@@ -257,7 +259,7 @@ def test_exec_command_rejects_an_unknown_option(capsys: pytest.CaptureFixture[st
 def test_exec_without_a_command(labs: list[FakeLab], capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["exec", "worker-2", "--"]) == 2
     assert "give the command to run after --" in capsys.readouterr().err
-    assert labs[0].by_name["worker-2"].execs == []
+    assert labs == []  # refused before the lab was asked anything
 
 
 @pytest.mark.parametrize(("shared", "words"), [(True, ["--shared"]), (False, [])])
@@ -265,9 +267,12 @@ def test_run_passes_shared_to_the_workflow(
     labs: list[FakeLab],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
     shared: bool,
     words: list[str],
 ) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("wf.py").write_text("print('a workflow')\n")
     record = workflow.RunRecord("wf.py", "wf", "/data/jobstores/wf-1", [], T0, 5)
     runs: list[tuple[Any, Path, list[str], bool]] = []
 
@@ -283,6 +288,25 @@ def test_run_passes_shared_to_the_workflow(
     err = capsys.readouterr().err
     assert "where each job ran (job store /data/jobstores/wf-1)" in err
     assert "no jobs recorded for this run" in err
+
+
+def test_a_missing_workflow_is_refused_before_the_lab_is_asked(
+    labs: list[FakeLab], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert cli.main(["run", str(tmp_path / "missing.py")]) == 2
+    assert f"workflow file {tmp_path / 'missing.py'} does not exist" in capsys.readouterr().err
+    assert labs == []
+
+
+def test_every_verb_has_help_with_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    for one in cli.VERBS:
+        with pytest.raises(SystemExit) as exit_:
+            cli.main([one.name, "--help"])
+        assert exit_.value.code == 0
+        out = capsys.readouterr().out
+        assert f"usage: lab {one.name}" in out
+        assert f"example: {one.example}" in out
+        assert one.example.startswith(f"lab {one.name}")
 
 
 def test_placement_json(

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from lab import docker
+from lab import docker, startup
 from lab.cluster import Lab
 from lab.config import LabConfig, project_root
-from lab.errors import ConfigError, NoSuchNode, NotReady
+from lab.errors import CommandFailed, NoSuchNode, NotReady
 
 from .fakes import DATA, FakeRun
 
@@ -58,18 +58,21 @@ def test_is_up_needs_a_running_worker(docker_with_lab: FakeRun) -> None:
     assert Lab(LabConfig()).is_up() is False  # worker-2 exited, worker-10 paused
 
 
-def test_capacity_check_names_the_most_workers_that_fit() -> None:
-    lab = Lab(LabConfig(worker_memory_mb=2048))
+def test_limits_beyond_the_host_are_a_warning_that_says_what_it_means() -> None:
     engine = docker.EngineInfo(
         cpus=4, memory_bytes=4096 * 1024 * 1024, architecture="x86_64", server_version="27"
     )
-    with pytest.raises(ConfigError) as error:
-        lab._check_capacity(3, engine)
-    assert str(error.value) == (
-        "WORKERS=3 with WORKER_MEMORY=2048M needs 7168 MiB, more than the Docker host has (4096 MiB): "
-        "use at most WORKERS=1, or a smaller WORKER_MEMORY."
-    )
-    lab._check_capacity(1, engine)  # 3072 MiB fits
+    warning = startup.capacity_warning(3, 2048, engine)
+    assert warning.startswith("warning: 3 workers with WORKER_MEMORY=2048M may use up to 7168 MiB")
+    assert "more than the Docker host's 4096 MiB: the lab starts" in warning
+    assert "jobs that use their whole limit at once would run the host out of memory" in warning
+    assert startup.capacity_warning(1, 2048, engine) == ""  # 3072 MiB fits
+
+
+def test_sixteen_small_workers_start_on_this_host() -> None:
+    engine = docker.EngineInfo(cpus=2, memory_bytes=24 * 1024**3, architecture="x86_64", server_version="28")
+    assert startup.capacity_warning(16, 1024, engine) == ""
+    assert startup.capacity_warning(8, 3072, engine).startswith("warning:")
 
 
 def test_project_writes_the_workers_file_and_passes_the_variables(tmp_path: Path) -> None:
@@ -129,3 +132,28 @@ def test_wait_workers_timeout_names_the_missing_and_shows_their_logs(docker_with
     assert "missing workers: worker-2, worker-3" in message
     assert "--- logs of worker-2 (last 30 lines) ---\nslurmd: error: Unable to register" in message
     assert "--- logs of worker-3 (last 30 lines) ---\n(no container)" in message
+
+
+def test_a_network_docker_keeps_after_the_containers_are_gone_is_a_warning(fake_run: FakeRun) -> None:
+    fake_run.on(*PS, stdout="")
+    fake_run.on("docker", "compose", "version")
+    fake_run.on(
+        "docker",
+        "compose",
+        "--project-name",
+        returncode=1,
+        stderr="error while removing network: network toil-lab_lab id 1 has active endpoints",
+    )
+    fake_run.on("docker", "volume", "ls", stdout="")
+    said: list[str] = []
+    Lab(LabConfig(), say=said.append).clean()
+    assert said[0].startswith("warning: Docker kept lab 'toil-lab''s network")
+    assert said[-1] == "lab 'toil-lab' is gone, with its volumes"
+
+
+def test_any_other_compose_failure_is_an_error(fake_run: FakeRun) -> None:
+    fake_run.on(*PS, stdout="")
+    fake_run.on("docker", "compose", "version")
+    fake_run.on("docker", "compose", "--project-name", returncode=1, stderr="no such service")
+    with pytest.raises(CommandFailed, match="no such service"):
+        Lab(LabConfig(), say=lambda _: None).clean()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from innode.layout import worker_name
 from lab import compose
 from lab.compose import V1, V2, Compose
 from lab.config import project_root
@@ -304,5 +305,5 @@ def test_write_workers_file_leaves_identical_content_alone(tmp_path: Path, templ
     assert list(json.loads(path.read_text())["services"]) == ["worker-1", "worker-2", "worker-3"]
 
 
-def test_worker_service_name() -> None:
-    assert compose.worker_service_name(12) == "worker-12"
+def test_worker_services_are_named_as_the_nodes_call_them() -> None:
+    assert list(compose.render_workers({}, 12)["services"])[-1] == worker_name(12) == "worker-12"

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from lab import backend, fault
-from lab.backend import Backend
+from lab import backends as backend
+from lab import fault
+from lab.backends import Backend
 from lab.errors import ConfigError, LabError
 from lab.fault import Fault
 from lab.node import Node

@@ -35,6 +35,7 @@ def test_from_inspect(nodes: dict[str, Node]) -> None:
         container_name="toil-lab-leader-1",
         state="running",
         health="healthy",
+        image="toil-lab/node:toil-9.6.0-3f9a1c2b7d4e",
     )
     assert nodes["leader"].running
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from innode.layout import PLACEMENT_DIR
 from lab import placement
-from lab.config import PLACEMENT_DIR
 from lab.placement import Placement
 from lab.process import Result
 

@@ -69,3 +69,21 @@ def test_argv_is_a_list_never_a_shell_string(monkeypatch: pytest.MonkeyPatch) ->
     assert seen["kwargs"]["stdout"] is None
     assert seen["kwargs"]["env"] is None
     assert (result.stdout, result.stderr) == ("", "")
+
+
+def test_on_line_hands_over_each_line_of_both_streams_as_it_comes() -> None:
+    seen: list[str] = []
+    code = "import sys; print('one'); sys.stdout.flush(); print('two', file=sys.stderr)"
+    result = process.run([sys.executable, "-c", code], on_line=seen.append)
+    assert seen == ["one\n", "two\n"]
+    assert result.stdout == "one\ntwo\n"
+
+
+def test_a_failure_carries_the_variables_the_command_needs() -> None:
+    argv = [sys.executable, "-c", "raise SystemExit(5)"]
+    with pytest.raises(CommandFailed) as failed:
+        process.run(argv, env={"LAB_IMAGE": "toil-lab/node:x y"})
+    assert failed.value.env == {"LAB_IMAGE": "toil-lab/node:x y"}
+    assert str(failed.value).startswith(
+        f"command failed with exit code 5: LAB_IMAGE='toil-lab/node:x y' {argv[0]}"
+    )

@@ -1,12 +1,12 @@
-"""lab/recovery.py: reading the leaves' attempt logs, and the recovery table."""
+"""lab/bench/recovery.py: reading the leaves' attempt logs, and the recovery table."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 from typing import Any
 
+from lab.bench.recovery import LEAVES, SECONDS, LeavesRun, Recovery, format_report
 from lab.node import Node
-from lab.recovery import LEAVES, SECONDS, LeavesRun, Recovery, format_report
 
 from .fakes import FakeRun
 

@@ -37,7 +37,7 @@ def test_the_remembered_package_fills_an_unset_mesos_package(tmp_path: Path) -> 
     assert (filled.mesos_package, filled.remembered_from) == ("/m/mesos.tar.gz", "toil-lab")
     chosen, why = choose_batch_system(filled)
     assert chosen == "mesos"
-    assert "remembered from lab 'toil-lab'" in why
+    assert "remembered from the last `lab up` of lab 'toil-lab'" in why
 
 
 def test_what_the_user_sets_wins_over_the_memory(tmp_path: Path) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 
 import pytest
 
-from lab.errors import NotReady
+from lab.errors import CommandFailed, LabError, NotReady
 from lab.wait import Check, wait_until
 
 
@@ -91,7 +92,15 @@ def test_success_with_an_already_shown_detail_is_not_shown_again() -> None:
 
 def test_a_check_that_raises_counts_as_not_yet() -> None:
     time = FakeTime()
-    check, calls = script([ConnectionError("refused"), Check(False, "starting", 0), Check(True, "up", 1)])
+    refused = CommandFailed(["docker", "exec", "x", "scontrol", "ping"], 1, "", "Connection refused")
+    check, calls = script(
+        [
+            refused,
+            json.JSONDecodeError("Expecting value", "", 0),
+            Check(False, "starting", 0),
+            Check(True, "up", 1),
+        ]
+    )
     seen: list[str] = []
     result = wait_until(
         check,
@@ -102,8 +111,18 @@ def test_a_check_that_raises_counts_as_not_yet() -> None:
         sleep=time.sleep,
     )
     assert result.detail == "up"
-    assert len(calls) == 3
+    assert len(calls) == 4
     assert seen == ["starting", "up"]
+
+
+@pytest.mark.parametrize("fault", [KeyError("worker-3"), TypeError("'NoneType' is not subscriptable")])
+def test_a_fault_in_the_check_itself_surfaces_at_once(fault: Exception) -> None:
+    time = FakeTime()
+    check, calls = script([Check(False, "starting", 0), fault])
+    with pytest.raises(type(fault)):
+        wait_until(check, what="x", timeout=180, clock=time.clock, sleep=time.sleep)
+    assert len(calls) == 2
+    assert time.sleeps == [0.25]
 
 
 def test_timeout_raises_not_ready_with_the_last_detail_and_diagnostics() -> None:
@@ -143,7 +162,7 @@ def test_timeout_raises_not_ready_with_the_last_detail_and_diagnostics() -> None
 
 def test_timeout_reports_the_failing_checks_exception() -> None:
     time = FakeTime()
-    check, _ = script([Check(False, "leader container is created", 0), RuntimeError("scontrol: not found")])
+    check, _ = script([Check(False, "leader container is created", 0), LabError("scontrol: not found")])
     with pytest.raises(NotReady) as error:
         wait_until(check, what="the leader", timeout=1, clock=time.clock, sleep=time.sleep)
     message = str(error.value)
@@ -153,7 +172,7 @@ def test_timeout_reports_the_failing_checks_exception() -> None:
 
 def test_timeout_when_nothing_was_ever_observed() -> None:
     time = FakeTime()
-    check, _ = script([OSError("docker: connection refused")])
+    check, _ = script([LabError("docker: connection refused")])
     with pytest.raises(NotReady) as error:
         wait_until(
             check, what="the leader", timeout=1, clock=time.clock, sleep=time.sleep, diagnostics=lambda _: ""

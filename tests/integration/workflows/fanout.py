@@ -9,19 +9,20 @@ from toil.common import Toil
 from toil.job import Job
 
 
-def leaf(job, index):
-    time.sleep(0.5)
+def leaf(job, index, seconds):
+    time.sleep(seconds)
     return {"index": index, "node": socket.gethostname(), "pid": os.getpid()}
 
 
-def root(job, count):
-    return [job.addChildJobFn(leaf, i).rv() for i in range(count)]
+def root(job, count, seconds):
+    return [job.addChildJobFn(leaf, i, seconds).rv() for i in range(count)]
 
 
 if __name__ == "__main__":
     parser = Job.Runner.getDefaultArgumentParser()
     parser.add_argument("--leaves", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=0.5, help="how long each leaf sleeps")
     options = parser.parse_args()
     with Toil(options) as toil:
-        results = toil.start(Job.wrapJobFn(root, options.leaves))
+        results = toil.start(Job.wrapJobFn(root, options.leaves, options.seconds))
     print("RESULT " + json.dumps(results))

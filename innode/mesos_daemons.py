@@ -1,0 +1,212 @@
+"""The Mesos daemons of a lab: mesos-master on the leader, mesos-agent on every worker.
+
+The entrypoint runs `python3 -m innode.mesos_daemons flags leader|worker` and `env` to
+start them; the host asks `state` and `activate|deactivate AGENT_ID` through the leader
+(the master answers on the lab's network only: no port is published on the host).
+
+The master keeps an in-memory registry; each agent has its own work directory on its
+worker's private volume, the posix launcher (unprivileged containers have no writable
+cgroups) and no systemd. Every daemon advertises its own container address on the
+Compose network (--ip, --advertise_ip, LIBPROCESS_IP), not the Docker host's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from innode.layout import LEADER, NODE_STATE_DIR, RESERVED_MEMORY_MB
+
+MASTER_PORT = 5050
+AGENT_PORT = 5051
+ENDPOINT = f"{LEADER}:{MASTER_PORT}"
+MESOS_DIR = f"{NODE_STATE_DIR}/mesos"  # on each node's private volume
+MASTER_WORK_DIR = f"{MESOS_DIR}/master"
+AGENT_WORK_DIR = f"{MESOS_DIR}/agent"
+# Where an agent keeps its executors' sandboxes (stdout and stderr of each task).
+SANDBOXES_DIR = f"{AGENT_WORK_DIR}/slaves"
+# Written by images/mesos/install-mesos: where the package put the daemons and the
+# launcher's helpers. Not MESOS_* names: Mesos reads those as flags.
+INSTALL_ENV_FILE = "/etc/toil-lab/mesos.env"
+# Mesos starts executors with a clean environment, and Toil's executor command is the
+# bare name `_toil_mesos_executor`: its PATH must include where Toil's scripts are.
+EXECUTOR_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+HTTP_TIMEOUT = 5.0
+# Toil's Mesos batch system reads this attribute of each offer (Toil's appliance sets it).
+AGENT_ATTRIBUTES = "preemptible:False"
+
+
+@dataclass(frozen=True)
+class MesosLayout:
+    """What the daemons' flags need: the lab, this node and the workers' size."""
+
+    cluster: str
+    hostname: str
+    ip: str
+    cpus: int
+    memory_mb: int
+    launcher_dir: str
+    slots_per_cpu: int = 1
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MesosLayout:
+        """Read the layout from compose.yaml's variables and the install's env file."""
+        return cls(
+            cluster=env["LAB_NAME"],
+            hostname=socket.gethostname(),
+            ip=own_ip(),
+            cpus=int(env.get("LAB_WORKER_CPUS", "1")),
+            memory_mb=int(env.get("LAB_WORKER_MEMORY_MB", "1024")),
+            launcher_dir=env.get("LAB_MESOS_LAUNCHER_DIR", "/usr/libexec/mesos"),
+            slots_per_cpu=int(env.get("LAB_SLOTS_PER_CPU", "1")),
+        )
+
+
+def own_ip() -> str:
+    """This container's address on the lab network (Docker writes it in /etc/hosts)."""
+    return socket.gethostbyname(socket.gethostname())
+
+
+def master_flags(layout: MesosLayout) -> list[str]:
+    """mesos-master's command line on the leader."""
+    return [
+        f"--ip={layout.ip}",
+        f"--advertise_ip={layout.ip}",
+        f"--port={MASTER_PORT}",
+        f"--hostname={LEADER}",
+        "--no-hostname_lookup",
+        f"--cluster={layout.cluster}",
+        # One master, no ZooKeeper: the registry lives in memory (as in Toil's tests),
+        # so a restarted master learns its agents again when they re-register.
+        "--registry=in_memory",
+        f"--work_dir={MASTER_WORK_DIR}",
+        # Offers every 500 ms instead of every second: a lab's jobs are short.
+        "--allocation_interval=500ms",
+        # A lost agent is declared gone within ~10 s (default 75 s), as SlurmdTimeout.
+        "--agent_ping_timeout=2secs",
+        "--max_agent_ping_timeouts=5",
+    ]
+
+
+def agent_resources(layout: MesosLayout) -> str:
+    """The agent's --resources: SLOTS_PER_CPU x the container's CPUs, its memory less the OS's share.
+
+    Toil asks at least one core per job; an agent that offers `slots_per_cpu` cores per
+    CPU runs that many jobs on each, as Slurm's OverSubscribe=FORCE does.
+    """
+    memory = max(layout.memory_mb - RESERVED_MEMORY_MB, 128)
+    return f"cpus:{layout.cpus * layout.slots_per_cpu};mem:{memory}"
+
+
+def executor_environment() -> dict[str, str]:
+    """The whole environment Mesos gives each executor (it adds its MESOS_* variables)."""
+    return {"PATH": EXECUTOR_PATH, "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
+
+
+def agent_flags(layout: MesosLayout) -> list[str]:
+    """mesos-agent's command line on a worker."""
+    return [
+        f"--master={ENDPOINT}",
+        f"--ip={layout.ip}",
+        f"--advertise_ip={layout.ip}",
+        f"--port={AGENT_PORT}",
+        f"--hostname={layout.hostname}",
+        "--no-hostname_lookup",
+        # Its own work directory, on this worker's private volume: its executors'
+        # sandboxes and checkpoints are invisible to the other agents.
+        f"--work_dir={AGENT_WORK_DIR}",
+        "--containerizers=mesos",
+        # No writable cgroups in an unprivileged container: plain processes, no systemd.
+        "--launcher=posix",
+        f"--launcher_dir={layout.launcher_dir}",
+        "--isolation=posix/cpu,posix/mem",
+        "--no-systemd_enable_support",
+        f"--resources={agent_resources(layout)}",
+        f"--attributes={AGENT_ATTRIBUTES}",
+        "--executor_environment_variables=" + json.dumps(executor_environment(), sort_keys=True),
+        # Python executors take a second or two to register; the default is 1 min.
+        "--executor_registration_timeout=2mins",
+    ]
+
+
+def daemon_environment(ip: str) -> dict[str, str]:
+    """What libprocess reads to bind and advertise this container's address."""
+    return {"LIBPROCESS_IP": ip, "LIBPROCESS_ADVERTISE_IP": ip}
+
+
+def deactivate_call(agent_id: str) -> dict[str, Any]:
+    """The operator API call that stops offers from an agent, keeping its tasks (Mesos >= 1.9)."""
+    return {"type": "DEACTIVATE_AGENT", "deactivate_agent": {"agent_id": {"value": agent_id}}}
+
+
+def reactivate_call(agent_id: str) -> dict[str, Any]:
+    """The operator API call that lets an agent's resources be offered again."""
+    return {"type": "REACTIVATE_AGENT", "reactivate_agent": {"agent_id": {"value": agent_id}}}
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as response:
+        body: bytes = response.read()
+        return body
+
+
+def _operator_call(body: Mapping[str, Any]) -> None:
+    request = urllib.request.Request(
+        f"http://{ENDPOINT}/api/v1",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
+        response.read()
+
+
+USAGE = (
+    "usage: python3 -m innode.mesos_daemons flags leader|worker | env | health leader|worker | own-ip | "
+    "state | activate AGENT_ID | deactivate AGENT_ID"
+)
+
+
+def main(argv: Sequence[str]) -> int:
+    """The entrypoint's and the host's questions to this node's Mesos daemon (USAGE)."""
+    args = list(argv)
+    try:
+        if len(args) == 2 and args[0] == "flags" and args[1] in ("leader", "worker"):
+            layout = MesosLayout.from_env(os.environ)
+            flags = master_flags(layout) if args[1] == "leader" else agent_flags(layout)
+            sys.stdout.write("\n".join(flags) + "\n")
+            return 0
+        if len(args) == 2 and args[0] == "health" and args[1] in ("leader", "worker"):
+            port = MASTER_PORT if args[1] == "leader" else AGENT_PORT
+            _get(f"http://{own_ip()}:{port}/health")
+            return 0
+        if args == ["own-ip"]:
+            print(own_ip())
+            return 0
+        if args == ["env"]:
+            for key, value in daemon_environment(own_ip()).items():
+                print(f"{key}={value}")
+            return 0
+        if args == ["state"]:
+            sys.stdout.write(_get(f"http://{ENDPOINT}/master/state").decode())
+            return 0
+        if len(args) == 2 and args[0] in ("activate", "deactivate"):
+            call = reactivate_call if args[0] == "activate" else deactivate_call
+            _operator_call(call(args[1]))
+            return 0
+    except (urllib.error.URLError, OSError) as error:
+        print(f"innode.mesos_daemons: {' '.join(args)}: {error}", file=sys.stderr)
+        return 1
+    print(USAGE, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

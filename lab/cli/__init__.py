@@ -1,0 +1,59 @@
+"""`lab`: the command line behind the Makefile.
+
+Each verb is a small handler in one of this package's modules (lifecycle, access,
+views, workflows, faults), declared with its help and an example (lab/cli/verb.py);
+the parser is built from VERBS. To add a verb, write its handler and list it there.
+Exit codes: 0 done, 2 an error the message explains, 3 not ready in time, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from lab import remembered
+from lab.cli import access, faults, lifecycle, views, workflows
+from lab.cli.verb import Context, Verb
+from lab.config import LabConfig
+from lab.errors import LabError, NotReady
+
+VERBS: tuple[Verb, ...] = (
+    *lifecycle.VERBS,
+    *views.VERBS,
+    *access.VERBS,
+    *workflows.VERBS,
+    *faults.VERBS,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every `lab` verb."""
+    parser = argparse.ArgumentParser(
+        prog="lab",
+        description="A Docker Compose multi-node lab for Toil. LAB_NAME names the lab (default toil-lab).",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log every command; stream image builds")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for verb in VERBS:
+        verb.add_to(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, context: Context | None = None) -> int:
+    """Run one `lab` command; its exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="lab: %(message)s")
+    try:
+        context = context or Context(remembered.apply(LabConfig.from_env()), verbose=args.verbose)
+        code: int = args.verb.run(args, context)
+        return code
+    except NotReady as error:
+        print(f"lab: not ready: {error}", file=sys.stderr)
+        return 3
+    except LabError as error:
+        print(f"lab: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

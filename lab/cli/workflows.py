@@ -1,0 +1,44 @@
+"""`lab run`: a Toil workflow on the lab."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lab import placement, workflow
+from lab.cli.verb import Context, Verb
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--shared", action="store_true", help="the shared volume (on Slurm: plain slurm, no auto-deployment)"
+    )
+    parser.add_argument("workflow", type=Path)
+    parser.add_argument("toil_args", nargs=argparse.REMAINDER)
+
+
+def run(args: argparse.Namespace, context: Context) -> int:
+    """Check the workflow file, run it on the leader, and show where each job ran."""
+    workflow.check_workflow(args.workflow)  # a bad file is an error before the lab is asked
+    lab = context.lab()
+    record, code = workflow.run_workflow(lab.leader, args.workflow, args.toil_args, shared=args.shared)
+    found = placement.of_run(lab.nodes(), record.job_store)
+    print(f"\nwhere each job ran (job store {record.job_store}):", file=sys.stderr)
+    print(placement.format_table(found), file=sys.stderr)
+    return code
+
+
+VERBS = (
+    Verb(
+        "run",
+        "run WORKFLOW.py on the leader: lab run [--shared] WORKFLOW.py [TOIL_ARGS ...]",
+        "lab run tests/integration/workflows/fanout.py --leaves 8",
+        run,
+        _run_arguments,
+        "Runs the workflow from the leader's private area on a batch system that ships it to the "
+        "workers (Slurm: slurm_autodeploy; Mesos: Toil's mesos); --shared puts it on the shared "
+        "volume (on Slurm: plain slurm, no auto-deployment). Toil options given after the file "
+        "replace the lab's.",
+    ),
+)

@@ -1,0 +1,130 @@
+"""innode/mesos_daemons.py: the master's and agents' flags, and the in-node entry point."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from innode import mesos_daemons as mesos
+from innode.mesos_daemons import MesosLayout
+
+LAYOUT = MesosLayout(
+    cluster="toil-lab",
+    hostname="worker-2",
+    ip="172.20.0.4",
+    cpus=2,
+    memory_mb=3072,
+    launcher_dir="/usr/libexec/mesos",
+)
+
+
+def flag_map(flags: list[str]) -> dict[str, str]:
+    pairs = [flag.removeprefix("--").split("=", 1) for flag in flags]
+    return {pair[0]: pair[1] if len(pair) == 2 else "" for pair in pairs}
+
+
+def test_master_flags() -> None:
+    flags = flag_map(mesos.master_flags(LAYOUT))
+    assert flags["ip"] == flags["advertise_ip"] == "172.20.0.4"
+    assert flags["port"] == "5050"
+    assert flags["hostname"] == "leader"
+    assert flags["registry"] == "in_memory"
+    assert flags["work_dir"] == "/var/lib/lab/mesos/master"
+    assert flags["allocation_interval"] == "500ms"
+    assert flags["cluster"] == "toil-lab"
+    assert "no-hostname_lookup" in flags
+
+
+def test_agent_flags_for_a_worker() -> None:
+    flags = flag_map(mesos.agent_flags(LAYOUT))
+    assert flags["master"] == "leader:5050"
+    assert flags["ip"] == flags["advertise_ip"] == "172.20.0.4"
+    assert flags["hostname"] == "worker-2"
+    assert flags["work_dir"] == "/var/lib/lab/mesos/agent"
+    assert flags["launcher"] == "posix"
+    assert flags["launcher_dir"] == "/usr/libexec/mesos"
+    assert flags["resources"] == "cpus:2;mem:2944"
+    assert flags["attributes"] == "preemptible:False"
+    for boolean in ("no-systemd_enable_support", "no-hostname_lookup"):
+        assert boolean in flags
+    environment = json.loads(flags["executor_environment_variables"])
+    # Toil's executor is the bare command _toil_mesos_executor, in /usr/local/bin.
+    assert "/usr/local/bin" in environment["PATH"].split(":")
+
+
+@pytest.mark.parametrize("workers", [1, 3, 8])
+def test_every_agent_of_n_workers_has_its_own_name_address_and_work_dir(workers: int) -> None:
+    layouts = [
+        MesosLayout("lab", f"worker-{i}", f"172.20.0.{i + 2}", 2, 1024, "/opt/mesos/libexec/mesos")
+        for i in range(1, workers + 1)
+    ]
+    seen = [flag_map(mesos.agent_flags(layout)) for layout in layouts]
+    assert len({f["hostname"] for f in seen}) == workers
+    assert len({f["ip"] for f in seen}) == workers
+    # The same path, but on each worker's own volume (compose.yaml): never shared.
+    assert {f["work_dir"] for f in seen} == {"/var/lib/lab/mesos/agent"}
+    assert {f["master"] for f in seen} == {"leader:5050"}
+
+
+def test_an_agent_offers_slots_per_cpu_cores_for_each_cpu() -> None:
+    # Toil asks at least one core per job: 4 slots per CPU let a 2-CPU agent take 8 jobs.
+    layout = MesosLayout("lab", "worker-1", "10.0.0.2", 2, 3072, "/x", slots_per_cpu=4)
+    assert mesos.agent_resources(layout) == "cpus:8;mem:2944"
+
+
+def test_small_workers_keep_a_floor_of_memory() -> None:
+    small = MesosLayout("lab", "worker-1", "10.0.0.2", 1, 200, "/x")
+    assert mesos.agent_resources(small) == "cpus:1;mem:128"
+
+
+def test_daemon_environment_advertises_the_container_address() -> None:
+    assert mesos.daemon_environment("10.1.2.3") == {
+        "LIBPROCESS_IP": "10.1.2.3",
+        "LIBPROCESS_ADVERTISE_IP": "10.1.2.3",
+    }
+
+
+def test_operator_calls() -> None:
+    assert mesos.deactivate_call("A-S1") == {
+        "type": "DEACTIVATE_AGENT",
+        "deactivate_agent": {"agent_id": {"value": "A-S1"}},
+    }
+    assert mesos.reactivate_call("A-S1") == {
+        "type": "REACTIVATE_AGENT",
+        "reactivate_agent": {"agent_id": {"value": "A-S1"}},
+    }
+
+
+def test_flags_entry_point_prints_one_flag_per_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(mesos, "own_ip", lambda: "10.9.8.7")
+    monkeypatch.setattr(mesos.socket, "gethostname", lambda: "worker-5")
+    monkeypatch.setenv("LAB_NAME", "lab-x")
+    monkeypatch.setenv("LAB_WORKER_CPUS", "4")
+    monkeypatch.setenv("LAB_WORKER_MEMORY_MB", "2048")
+    monkeypatch.setenv("LAB_SLOTS_PER_CPU", "2")
+    monkeypatch.setenv("LAB_MESOS_LAUNCHER_DIR", "/opt/mesos/libexec/mesos")
+    assert mesos.main(["flags", "worker"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    flags = flag_map(lines)
+    assert flags["resources"] == "cpus:8;mem:1920"
+    assert flags["hostname"] == "worker-5"
+    assert flags["ip"] == "10.9.8.7"
+    assert flags["launcher_dir"] == "/opt/mesos/libexec/mesos"
+    # One argument per line: the JSON value holds no newline.
+    assert all(line.startswith("--") for line in lines)
+
+
+def test_entry_point_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert mesos.main(["flags", "observer"]) == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_env_entry_point_prints_what_libprocess_reads(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(mesos, "own_ip", lambda: "10.9.8.7")
+    assert mesos.main(["env"]) == 0
+    assert capsys.readouterr().out == "LIBPROCESS_IP=10.9.8.7\nLIBPROCESS_ADVERTISE_IP=10.9.8.7\n"
