@@ -70,8 +70,18 @@ class MesosLayout:
 
 
 def own_ip() -> str:
-    """This container's address on the lab network (Docker writes it in /etc/hosts)."""
-    return socket.gethostbyname(socket.gethostname())
+    """This container's address on the lab network: the one it reaches the leader from.
+
+    Asked of the kernel's routes, not of /etc/hosts, which Docker may leave as it was
+    when a node is cut off the network and joined to it again (`lab heal`).
+    """
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((LEADER, MASTER_PORT))  # UDP: nothing is sent
+            address: str = probe.getsockname()[0]
+            return address
+    except OSError:
+        return socket.gethostbyname(socket.gethostname())
 
 
 def master_flags(layout: MesosLayout) -> list[str]:

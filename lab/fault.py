@@ -120,6 +120,7 @@ def heal(lab: Lab, name: str) -> list[str]:
         network = lab_network(lab)
         if not connected(current, network):
             docker.connect(network, current.container_id, aliases=[name])
+            lab.backend.rejoin(current)
             undone.append(f"reconnected to {network}")
     return undone
 

@@ -68,6 +68,24 @@ start_slurm() {
   esac
 }
 
+# Starts this node's Mesos daemon with flags rendered now: a restarted daemon (after
+# `lab heal` of a partition, or restart-scheduler) binds the container's current address.
+run_mesos_daemon() {
+  local setting flags
+  # libprocess binds to, and tells its peers, this container's own address
+  # (LIBPROCESS_IP, LIBPROCESS_ADVERTISE_IP).
+  while IFS= read -r setting; do export "${setting?}"; done < <(python3 -m innode.mesos_daemons env)
+  mapfile -t flags < <(python3 -m innode.mesos_daemons flags "$role")
+  if ((${#flags[@]} == 0)); then
+    echo "lab-entrypoint: could not render the Mesos $role's flags (python3 -m innode.mesos_daemons flags $role)" >&2
+    return 2
+  fi
+  case $role in
+    leader) exec "$LAB_MESOS_MASTER" "${flags[@]}" ;;
+    worker) exec "$LAB_MESOS_AGENT" "${flags[@]}" ;;
+  esac
+}
+
 start_mesos() {
   # The Mesos image (images/mesos) records where its package put the daemons.
   local env_file=/etc/toil-lab/mesos.env
@@ -79,32 +97,20 @@ start_mesos() {
   # shellcheck source=/dev/null
   . "$env_file"
   export LAB_MESOS_LAUNCHER_DIR
-  local setting flags
-  # libprocess binds to, and tells its peers, this container's own address
-  # (LIBPROCESS_IP, LIBPROCESS_ADVERTISE_IP).
-  while IFS= read -r setting; do export "${setting?}"; done < <(python3 -m innode.mesos_daemons env)
   install -d /var/lib/lab/mesos
-  mapfile -t flags < <(python3 -m innode.mesos_daemons flags "$role")
-  if ((${#flags[@]} == 0)); then
-    echo "lab-entrypoint: could not render the Mesos $role's flags (python3 -m innode.mesos_daemons flags $role)" >&2
-    exit 2
+  if [[ $role == worker ]]; then
+    # An agent recovers its checkpointed identity from its work directory (on the
+    # worker's volume), and refuses to start if what it offers changed, e.g.
+    # SLOTS_PER_CPU. A recreated container runs none of the old one's executors:
+    # its agent registers as a new agent. A restarted one (`lab heal`) recovers.
+    local marker=/var/lib/lab/mesos/agent-container this
+    this=$(grep -o -m 1 '/containers/[0-9a-f]\{64\}/' /proc/self/mountinfo | cut -d/ -f3 || true)
+    if [[ $(cat "$marker" 2>/dev/null) != "$this" ]]; then
+      rm -f /var/lib/lab/mesos/agent/meta/slaves/latest
+      echo "$this" > "$marker"
+    fi
   fi
-  case $role in
-    leader) supervise "$LAB_MESOS_MASTER" "${flags[@]}" ;;
-    worker)
-      # An agent recovers its checkpointed identity from its work directory (on the
-      # worker's volume), and refuses to start if what it offers changed, e.g.
-      # SLOTS_PER_CPU. A recreated container runs none of the old one's executors:
-      # its agent registers as a new agent. A restarted one (`lab heal`) recovers.
-      local marker=/var/lib/lab/mesos/agent-container this
-      this=$(grep -o -m 1 '/containers/[0-9a-f]\{64\}/' /proc/self/mountinfo | cut -d/ -f3 || true)
-      if [[ $(cat "$marker" 2>/dev/null) != "$this" ]]; then
-        rm -f /var/lib/lab/mesos/agent/meta/slaves/latest
-        echo "$this" > "$marker"
-      fi
-      supervise "$LAB_MESOS_AGENT" "${flags[@]}"
-      ;;
-  esac
+  supervise run_mesos_daemon
 }
 
 case $role in

@@ -28,7 +28,7 @@ class WorkerState:
     raw: str  # as the scheduler shows it (Slurm's flags; Mesos's resources and tasks)
     reason: str
     ready: bool  # the scheduler will start jobs there
-    lost: bool = False  # the scheduler has declared it gone (Slurm: down; Mesos: disconnected)
+    lost: bool = False  # declared gone (Slurm: down); a Mesos agent declared unreachable is not listed
     id: str = ""  # the scheduler's own id for it (a Mesos agent id; Slurm's node name)
 
 
@@ -74,6 +74,10 @@ class Backend(Protocol):
 
     def after_rescale(self, leader: Node, workers: Sequence[Node]) -> None:
         """What the scheduler needs after the worker list changed (the leader was recreated)."""
+        ...
+
+    def rejoin(self, worker: Node) -> None:
+        """What a worker's daemon needs once the worker is back on the lab's network (`lab heal`)."""
         ...
 
     def configure(self, leader: Node, settings: Sequence[tuple[str, str]]) -> None:

@@ -94,6 +94,10 @@ class SlurmBackend:
         # slurmctld and every slurmd re-read the configuration.
         leader.exec(["scontrol", "reconfigure"])
 
+    def rejoin(self, worker: Node) -> None:
+        # slurmctld reaches slurmd by its hostname, which Docker's DNS gives again.
+        return None
+
     def configure(self, leader: Node, settings: Sequence[tuple[str, str]]) -> None:
         conf = set_conf_values(leader.read_text(CONF_PATH), settings)
         leader.write_text(CONF_PATH, conf, user="root")

@@ -1,5 +1,9 @@
 """Auto-deployment, proven on the lab: Toil's five autoDeploymentTest scenarios.
 
+Every job with a body of its own notes where it ran, in its own code (userscripts/observed.py,
+deployed with the script); each scenario holds the lab's placement records against those
+accounts, job by job, so that its placement claims rest on what the jobs saw themselves.
+
 In every scenario the user's code exists only on the leader, in a virtualenv made
 with --system-site-packages over the image's Toil in the leader's private area
 (/home/lab/venvs). The workflows run on `slurm_autodeploy` (innode/slurm_autodeploy.py) on a
@@ -19,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import placement, report
+from lab import observations, placement, report
 from lab.cluster import Lab
 from lab.placement import Placement
 from lab.process import Result
@@ -54,14 +58,26 @@ def result_of(result: Result) -> object:
     return json.loads(lines[-1].removeprefix("RESULT "))
 
 
-def evidence(lab: Lab, record: RunRecord, scenario: str) -> list[Placement]:
-    """The run's placement records, and its report in test-results/reports."""
+def install_observer(venv: Virtualenv, *packages: str) -> None:
+    """Put observed.py beside the user script in each root package, so Toil deploys it too."""
+    for package in packages:
+        venv.install_module(f"{package}.observed", source("observed"))
+
+
+def evidence(
+    lab: Lab, record: RunRecord, scenario: str, not_jobs: tuple[str, ...] = ()
+) -> tuple[list[Placement], list[observations.Observed]]:
+    """The run's placement records, held against what its jobs observed of themselves; its report."""
     found = placement.of_run(lab.nodes(), record.job_store)
+    seen = observations.read(lab.leader, record.job_store)
     page = report.render(found, f"{scenario}: {record.workflow}, exit code {record.exit_code}")
     REPORTS.mkdir(parents=True, exist_ok=True)
     (REPORTS / f"{scenario}.html").write_text(page)
     assert page.count('<rect class="job ') == len(found)
-    return found
+    containers = {node.name: node.container_id for node in lab.nodes()}
+    problems = observations.disagreements(found, seen, containers, not_jobs)
+    assert not problems, "\n".join(problems)
+    return found, seen
 
 
 def processes(found: list[Placement]) -> dict[tuple[str, str, int], list[Placement]]:
@@ -87,25 +103,29 @@ def assert_code_only_on_leader(lab: Lab, env: Virtualenv, module_path: str) -> N
 
 
 def test_restart_runs_the_fixed_script(lab: Lab, venv: Virtualenv) -> None:
+    install_observer(venv, "foo")
     path = venv.install_module("foo.bar", source("restart"))
     assert_code_only_on_leader(lab, venv, path)
     record, failed = venv.run("foo.bar", ["--retryCount", "0", *QUIET])
     assert failed.returncode != 0
     assert "the job fails until the script is fixed" in failed.stdout + failed.stderr
-    first = evidence(lab, record, "restart-1-failing")
+    first, seen = evidence(lab, record, "restart-1-failing")
     assert [(p.name, p.status) for p in first] == [("job", "failed")]
+    assert [(o.name, o.end) for o in seen] == [("job", None)]  # its body raised
 
     venv.install_module("foo.bar", source("restart").replace("FIXED = False", "FIXED = True"))
     again, fixed = venv.run("foo.bar", ["--restart", *QUIET])
     assert fixed.returncode == 0, fixed.stderr[-4000:]
     assert again.job_store == record.job_store
     assert result_of(fixed) == "fixed"
-    runs = evidence(lab, again, "restart-2-fixed")
+    runs, seen = evidence(lab, again, "restart-2-fixed")
     assert [(p.name, p.status) for p in runs] == [("job", "failed"), ("job", "ok")]
-    assert all(p.node.startswith("worker-") for p in runs)
+    assert len(seen) == 2 and seen[1].end is not None
+    assert all(o.host.startswith("worker-") for o in seen)
 
 
 def install_split_packages(venv: Virtualenv) -> list[str]:
+    install_observer(venv, "toil_lib", "toil_script")
     return [
         venv.install_module("toil_lib.foo", source("split_library")),
         venv.install_module("toil_script.bar", source("split_script")),
@@ -124,10 +144,11 @@ def test_split_root_packages_are_deployed(lab: Lab, venv: Virtualenv) -> None:
         assert result.returncode == 0, result.stderr[-4000:]
         written_by = lab.leader.read_text(output)
         assert written_by.startswith("worker-"), written_by
-        found = evidence(lab, record, "split-root-packages")
-        jobs = {p.name: p for p in found}
+        found, seen = evidence(lab, record, "split-root-packages")
+        assert {p.name for p in found} == {"job", "library_job"}
+        jobs = {o.name: o for o in seen}
         assert set(jobs) == {"job", "library_job"}
-        assert jobs["library_job"].node == written_by
+        assert jobs["library_job"].host == written_by
         assert jobs["library_job"].process != jobs["job"].process
     finally:
         lab.leader.exec(["rm", "-f", output])
@@ -144,17 +165,19 @@ def test_negative_control_plain_slurm_cannot_import_the_users_code(lab: Lab, ven
     assert "ModuleNotFoundError: No module named 'toil_script'" in result.stdout + result.stderr
     assert lab.leader.exec(["test", "-e", output], check=False).returncode != 0
     # The worker failed while loading the job, before any job body ran.
-    assert evidence(lab, record, "negative-control-plain-slurm") == []
+    assert evidence(lab, record, "negative-control-plain-slurm") == ([], [])
 
 
 def test_user_defined_types_keep_their_module(lab: Lab, venv: Virtualenv) -> None:
+    install_observer(venv, "foo")
     venv.install_module("foo.bar", source("user_types"))
     record, result = venv.run("foo.bar", ["--defaultDisk", "10M", *QUIET])
     assert result.returncode == 0, result.stderr[-4000:]
     assert result_of(result) == {"module": "foo.bar", "name": "X", "copy": True}
-    found = evidence(lab, record, "user-defined-types")
+    found, seen = evidence(lab, record, "user-defined-types")
     assert {p.name for p in found} == {"EncapsulatedJob", "job", "Job"}
     assert all(p.node.startswith("worker-") and p.status == "ok" for p in found)
+    assert [(o.name, o.host.startswith("worker-")) for o in seen] == [("job", True)]
 
 
 # The DAG scenarios need Deferring and Follow-on on the same node (Follow-on finds
@@ -165,58 +188,88 @@ def test_user_defined_types_keep_their_module(lab: Lab, venv: Virtualenv) -> Non
 ONE_NODE = "worker-1"
 
 
-def run_on_one_node(lab: Lab, venv: Virtualenv, script: str, scenario: str) -> tuple[list[Placement], Result]:
-    """Deploy a deferral DAG as foo.bar, run it pinned to ONE_NODE without retries; its evidence."""
+def run_on_one_node(
+    lab: Lab, venv: Virtualenv, script: str, scenario: str
+) -> tuple[list[Placement], list[observations.Observed], Result]:
+    """Deploy a deferral DAG as foo.bar, run it pinned to ONE_NODE without retries; its evidence,
+    checked job by job against what the jobs observed (the deferred function is no job of its own)."""
+    install_observer(venv, "foo")
     venv.install_module("foo.bar", source(script))
     with lab.pinned(ONE_NODE) as pin:
         record, result = venv.run("foo.bar", [*pin, "--retryCount", "0", *QUIET])
-    return evidence(lab, record, scenario), result
+    found, seen = evidence(lab, record, scenario, ("deferred",))
+    return found, seen, result
+
+
+def observed_processes(seen: list[observations.Observed], expected: dict[str, list[str]]) -> None:
+    """The jobs' own accounts alone show the DAG's worker processes: same Wn, same process,
+    different Wn, different processes (for each Wn that runs a job body of the user's)."""
+    by_name: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+    for one in seen:
+        by_name[one.name].append(one.process)
+    processes: list[tuple[str, str, int]] = []
+    for names in expected.values():
+        mine = [name for name in names if name in by_name]
+        assert mine, f"no job of {names} observed itself"
+        shared = set.intersection(*(set(by_name[name]) for name in mine))
+        assert shared, f"{mine} should have shared one worker process; they saw {[by_name[n] for n in mine]}"
+        free = [p for p in sorted(shared) if p not in processes]
+        assert free, f"{names} ran in a process another Wn used too"
+        processes.append(free[0])
+    assert len(set(processes)) == len(expected), "each Wn is a worker process of its own"
 
 
 def test_deferral_with_concurrent_encapsulation(lab: Lab, venv: Virtualenv) -> None:
-    found, result = run_on_one_node(
+    found, seen, result = run_on_one_node(
         lab, venv, "deferral_concurrent", "deferral-with-concurrent-encapsulation"
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert result_of(result) == "succeeded"
-    assert_dag_placement(
-        found,
-        {
-            "W1": ["root"],
-            "W2": ["deferring"],
-            "W3": ["EncapsulatedJob", "encapsulated"],
-            "W4": ["dummy"],
-            "W5": ["dummy"],
-            "W6": ["Job", "last"],
-        },
-    )
+    dag = {
+        "W1": ["root"],
+        "W2": ["deferring"],
+        "W3": ["EncapsulatedJob", "encapsulated"],
+        "W4": ["dummy"],
+        "W5": ["dummy"],
+        "W6": ["Job", "last"],
+    }
+    assert_dag_placement(found, dag)
+    observed_processes(seen, dag)
     follow_on = next(p for p in found if p.name == "Job")
     assert follow_on.sequence == 0, "Follow-on must be the first job of its worker process"
-    assert {p.node for p in found} == {ONE_NODE}
+    assert {p.node for p in found} == {o.host for o in seen} == {ONE_NODE}
     assert all(p.status == "ok" for p in found)
+    assert all(o.end is not None for o in seen)
 
 
 def test_deferral_with_failure_and_encapsulation(lab: Lab, venv: Virtualenv) -> None:
-    found, result = run_on_one_node(lab, venv, "deferral_failure", "deferral-with-failure-and-encapsulation")
+    found, seen, result = run_on_one_node(
+        lab, venv, "deferral_failure", "deferral-with-failure-and-encapsulation"
+    )
     outcome = result_of(result)
     assert isinstance(outcome, dict)
     assert outcome["failed_jobs"] == 2, outcome  # Root and Deferring
     assert "'root'" in outcome["failure"] and "'deferring'" in outcome["failure"], outcome
     assert outcome["deferred_file_exists"] is False, "the deferred function did not run"
-    assert_dag_placement(
-        found,
-        {
-            "W1": ["root"],
-            "W2": ["deferring"],
-            "W3": ["EncapsulatedJob", "encapsulated"],
-            "W4": ["dummy"],
-            "W5": ["dummy"],
-            "W6": ["trigger"],
-            "W7": ["Job"],
-        },
-    )
+    dag = {
+        "W1": ["root"],
+        "W2": ["deferring"],
+        "W3": ["EncapsulatedJob", "encapsulated"],
+        "W4": ["dummy"],
+        "W5": ["dummy"],
+        "W6": ["trigger"],
+        "W7": ["Job"],  # Follow-on: a job of Toil's own, with no body of the user's to observe itself
+    }
+    assert_dag_placement(found, dag)
+    observed_processes(seen, {w: names for w, names in dag.items() if w != "W7"})
     jobs = {p.name: p for p in found}
+    own = {o.name: o for o in seen}
     assert jobs["deferring"].status == "unfinished", "Deferring's worker should have been killed"
+    assert own["deferring"].end is None, "Deferring saw its body start and never end"
     assert jobs["Job"].sequence == 0, "Follow-on must be the first job of a fresh worker process"
-    assert jobs["Job"].start > jobs["trigger"].end  # type: ignore[operator]
-    assert {p.node for p in found} == {ONE_NODE}
+    # The deferred function ran on the node after Deferring's worker died (Trigger waited for
+    # that), in a worker process of this run other than Deferring's: whichever found the dead
+    # worker's left-overs first (Trigger's as it ends, or Follow-on's as it starts).
+    assert own["trigger"].end is not None and own["deferred"].start > own["trigger"].end
+    assert own["deferred"].pid != own["deferring"].pid
+    assert {p.node for p in found} == {o.host for o in seen} == {ONE_NODE}

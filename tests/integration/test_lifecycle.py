@@ -38,3 +38,19 @@ def test_a_changed_worker_count_scales_the_lab(cli: Cli, lab: Lab) -> None:
     states = [s for s in lab.worker_states() if s.ready or lab.batch_system == "slurm"]
     assert [s.name for s in states] == worker_names(workers)
     assert all(s.ready for s in states)
+
+
+def test_an_edit_of_host_code_leaves_a_running_lab_alone(cli: Cli, lab: Lab) -> None:
+    """Host code (lab/) is in no image: a new host module changes no image tag, so `lab up`
+    builds nothing, recreates no container, and says the lab is already up."""
+    before = {n.name: n.container_id for n in lab.nodes()}
+    module = lab.config.root / "lab" / "_host_edit_probe.py"
+    module.write_text('"""Written by test_an_edit_of_host_code_leaves_a_running_lab_alone."""\n')
+    try:
+        up = cli("up")
+    finally:
+        module.unlink()
+    assert up.returncode == 0, up.stderr
+    assert "already up" in up.stdout
+    assert ": built " not in up.stderr
+    assert {n.name: n.container_id for n in lab.nodes()} == before

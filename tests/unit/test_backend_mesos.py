@@ -63,7 +63,7 @@ def test_parse_agents() -> None:
     assert two.raw == "active, cpus 1/2, mem 256/2944M, 1 tasks"
     assert (one.state, one.ready, one.raw.endswith("1 tasks")) == ("deactivated", False, True)
     assert "deactivated" in one.reason
-    assert (three.state, three.ready, three.lost) == ("inactive", False, True)
+    assert (three.state, three.ready, three.lost) == ("inactive", False, False)  # not yet unreachable
     assert three.reason == "not connected to the master"
 
 

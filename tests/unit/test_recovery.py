@@ -1,11 +1,13 @@
-"""lab/bench/recovery.py: reading the leaves' attempt logs, and the recovery table."""
+"""lab/leaves.py and lab/bench/recovery.py: reading the leaves' own logs, and the recovery table."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 from typing import Any
 
-from lab.bench.recovery import LEAVES, SECONDS, LeavesRun, Recovery, format_report
+from lab.attempts import Attempt
+from lab.bench.recovery import Recovery, format_report
+from lab.leaves import LEAVES, SECONDS, LeavesRun
 from lab.node import Node
 
 from .fakes import FakeRun
@@ -46,7 +48,7 @@ def leaves_run(fake_run: FakeRun, output: str = LEAF_LOGS) -> LeavesRun:
 
 def test_attempts_parses_each_leafs_log(fake_run: FakeRun) -> None:
     run = leaves_run(fake_run)
-    assert run.attempts() == {
+    assert run.logs() == {
         0: ["start worker-1 10 100.0", "done worker-1 10 112.0"],
         1: ["start worker-2 11 100.5", "start worker-3 20 140.0", "done worker-3 20 152.0"],
     }
@@ -56,64 +58,72 @@ def test_attempts_parses_each_leafs_log(fake_run: FakeRun) -> None:
 
 
 def test_attempts_with_no_logs_yet_is_empty(fake_run: FakeRun) -> None:
-    assert leaves_run(fake_run, output="").attempts() == {}
+    assert leaves_run(fake_run, output="").logs() == {}
 
 
 def test_attempts_keeps_a_leaf_that_has_not_logged_yet(fake_run: FakeRun) -> None:
     run = leaves_run(fake_run, output="== /data/x/leaf-12.log\n\n")
-    assert run.attempts() == {12: []}
+    assert run.logs() == {12: []}
 
 
-def test_reruns_lists_leaves_started_more_than_once(fake_run: FakeRun) -> None:
-    run = leaves_run(fake_run)
-    assert run.reruns(struck_wall=110.0) == [(1, 2, 1, 30.0)]
+def test_attempts_pairs_each_leafs_lines(fake_run: FakeRun) -> None:
+    assert leaves_run(fake_run).attempts() == [
+        Attempt(0, "worker-1", 10, 100.0, 112.0),
+        Attempt(1, "worker-2", 11, 100.5, None),
+        Attempt(1, "worker-3", 20, 140.0, 152.0),
+    ]
 
 
-def test_reruns_of_a_run_without_reruns_is_empty(fake_run: FakeRun) -> None:
-    run = leaves_run(fake_run, output="== /data/x/leaf-0.log\nstart worker-1 10 100.0\n")
-    assert run.reruns(struck_wall=50.0) == []
+def recovery(batch_system: str, kind: str, **changes: Any) -> Recovery:
+    values: dict[str, Any] = {
+        "batch_system": batch_system,
+        "kind": kind,
+        "victim": "worker-2",
+        "attempts": 6,
+        "finishes": 6,
+        "doubled": (),
+        "why_doubled": (),
+        "rerun_after": None,
+        "finished_after": 20.0,
+        "total": 41.0,
+        "baseline": 25.0,
+        "file_store_outputs": True,
+        "problems": (),
+    }
+    values.update(changes)
+    return Recovery(**values)
 
 
-def recovery(kind: str, rerun_after: float | None, finished_after: float, ok: bool = True) -> Recovery:
-    return Recovery(
-        kind=kind,
-        victim="worker",
-        finished_after=finished_after,
-        rerun_after=rerun_after,
-        total=60.0,
-        baseline=41.0,
-        ok=ok,
-    )
-
-
-def test_format_report_of_measured_faults() -> None:
+def test_the_table_says_per_batch_system_what_the_leaves_logs_show() -> None:
     report = format_report(
         [
-            recovery("kill", rerun_after=30.04, finished_after=45.0),
-            recovery("restart-scheduler", rerun_after=None, finished_after=12.3),
-            recovery("pause", rerun_after=8.0, finished_after=50.5, ok=False),
+            recovery("slurm", "kill", attempts=7, rerun_after=30.04, finished_after=45.0),
+            recovery("slurm", "pause", attempts=7, finishes=7, doubled=(2,), why_doubled=("leaf 2: woke",)),
+            recovery("mesos", "restart-scheduler", baseline=31.0, problems=("leaf 0 should have run once",)),
         ]
     )
-    header, columns, *rows = report.splitlines()
-    assert header == (
-        f"Recovery per fault kind ({LEAVES} leaves of {SECONDS:g}s; baseline without a fault: 41.0s)"
+    lines = report.splitlines()
+    assert (
+        lines[0]
+        == f"Recovery per fault kind ({LEAVES} leaves of {SECONDS:g} s each), from the leaves' own logs"
     )
-    assert columns.split() == ["FAULT", "RERUN", "AFTER", "DONE", "AFTER", "OUTPUTS"]
-    assert [row.split() for row in rows] == [
-        ["kill", "30.0s", "45.0s", "exactly", "once"],
-        ["restart-scheduler", "-", "12.3s", "exactly", "once"],
-        ["pause", "8.0s", "50.5s", "WRONG"],
-    ]
-    # The times end where their headings end.
-    for row in rows:
-        _, rerun, done, *_ = row.split()
-        assert right_edge(row, rerun) == right_edge(columns, "RERUN AFTER")
-        assert right_edge(row, done) == right_edge(columns, "DONE AFTER")
+    assert "slurm (the same workflow without a fault: 25.0 s)" in lines
+    assert "mesos (the same workflow without a fault: 31.0 s)" in lines
+    kill = next(line for line in lines if line.startswith("kill "))
+    assert kill.split() == ["kill", "30.0", "s", "45.0", "s", "7", "6", "none", "one", "per", "leaf", "met"]
+    pause = next(line for line in lines if line.startswith("pause "))
+    assert "leaf 2" in pause and pause.endswith("met")
+    assert "  leaf 2: woke" in lines
+    restart = next(line for line in lines if line.startswith("restart-scheduler "))
+    assert restart.endswith("NOT MET")
+    assert "  restart-scheduler: leaf 0 should have run once" in lines
 
 
-def right_edge(line: str, text: str) -> int:
-    return line.rindex(text) + len(text)
+def test_a_recovery_is_met_only_with_whole_outputs_and_no_problem() -> None:
+    assert recovery("slurm", "kill").met
+    assert not recovery("slurm", "kill", file_store_outputs=False).met
+    assert not recovery("slurm", "kill", problems=("x",)).met
 
 
-def test_format_report_of_nothing_says_so() -> None:
-    assert format_report([]).splitlines()[0] == "no faults measured"
+def test_no_faults_measured() -> None:
+    assert format_report([]) == "no faults measured"

@@ -47,7 +47,10 @@ def parse_agents(state: Mapping[str, Any]) -> list[WorkerState]:
     """The agents in the master's /master/state, one per worker, by worker number.
 
     A worker whose container was recreated registers a new agent while the master may
-    still list its old one (disconnected): the connected one stands for the worker.
+    still list its old one (disconnected): the connected one stands for the worker. An
+    agent the master has declared unreachable (no answer to its pings for
+    agent_ping_timeout x max_agent_ping_timeouts) is no longer listed: lost, as a Slurm
+    node that is DOWN; a listed agent that is only disconnected is not lost yet.
     """
     running = running_tasks(state)
     agents: dict[str, WorkerState] = {}
@@ -67,8 +70,8 @@ def parse_agents(state: Mapping[str, Any]) -> list[WorkerState]:
         if deactivated:
             reason = "deactivated: no offers (lab pins jobs elsewhere)"
         name = str(agent.get("hostname", ""))
-        found = WorkerState(name, status, raw, reason, active and not deactivated, not active, agent_id)
-        if name not in agents or (active and agents[name].lost):
+        found = WorkerState(name, status, raw, reason, active and not deactivated, False, agent_id)
+        if name not in agents or (active and agents[name].state == "inactive"):
             agents[name] = found
     return [agents[name] for name in sorted(agents, key=worker_order)]
 
@@ -144,6 +147,18 @@ class MesosBackend:
         for worker in workers:
             if worker.running:
                 worker.exec(["pkill", "-TERM", "-x", self.worker_daemon], check=False)
+
+    def rejoin(self, worker: Node) -> None:
+        # An agent keeps serving on the address it started with. Docker usually gives a
+        # node joined to the network again the same one, and then the agent re-registers
+        # by itself; if the address changed, the entrypoint's supervisor starts the agent
+        # again (after this TERM) with flags rendered anew, at the current address.
+        if worker.role != "worker":
+            return
+        running = worker.exec(["pgrep", "-a", "-x", self.worker_daemon], check=False).stdout
+        address = worker.exec([*DAEMONS, "own-ip"]).stdout.strip()
+        if f" --ip={address} " not in f"{running.strip()} ":
+            worker.exec(["pkill", "-TERM", "-x", self.worker_daemon], check=False)
 
     def configure(self, leader: Node, settings: Sequence[tuple[str, str]]) -> None:
         raise ConfigError(

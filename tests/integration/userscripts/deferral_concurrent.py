@@ -8,11 +8,14 @@
 deletes the end file. `Follow-on`, a plain Job and the first job of its worker
 process, shares the node's deferred-function state with `Deferring` while it runs.
 
-Toil's own copy uses `time` without importing it; this one imports it.
+Toil's own copy uses `time` without importing it; this one imports it. Every job with a
+body of its own notes where it ran (foo.observed), for the test to hold the lab's
+records against.
 """
 
 import time
 
+from foo.observed import folder_of, observed
 from toil.common import Toil
 from toil.job import Job
 
@@ -20,49 +23,56 @@ TIMEOUT = 10
 
 
 def root(root_job):
-    def null_file():
-        return root_job.fileStore.jobStore.import_file("file:///dev/null")
+    folder = folder_of(root_job)
+    with observed(folder, "root"):
 
-    start_file = null_file()
-    end_file = null_file()
-    root_job.addChildJobFn(deferring, start_file, end_file)
-    encapsulated_job = Job.wrapJobFn(encapsulated, start_file)
-    encapsulated_job.addChildFn(dummy)
-    encapsulated_job.addChildFn(dummy)
-    encapsulating_job = encapsulated_job.encapsulate()
-    root_job.addChild(encapsulating_job)
-    # Toil 9.6 gives an encapsulation's Follow-on small requirements (0.1 cores,
-    # 512M memory, 100M disk), and a worker chains a successor only if it fits in
-    # what its predecessor reserved: Last asks for no more, so it runs in W6.
-    encapsulating_job.addChildJobFn(last, end_file, cores=0.1, memory="256M", disk="100M")
+        def null_file():
+            return root_job.fileStore.jobStore.import_file("file:///dev/null")
+
+        start_file = null_file()
+        end_file = null_file()
+        root_job.addChildJobFn(deferring, start_file, end_file, folder)
+        encapsulated_job = Job.wrapJobFn(encapsulated, start_file, folder)
+        encapsulated_job.addChildFn(dummy, folder)
+        encapsulated_job.addChildFn(dummy, folder)
+        encapsulating_job = encapsulated_job.encapsulate()
+        root_job.addChild(encapsulating_job)
+        # Toil 9.6 gives an encapsulation's Follow-on small requirements (0.1 cores,
+        # 512M memory, 100M disk), and a worker chains a successor only if it fits in
+        # what its predecessor reserved: Last asks for no more, so it runs in W6.
+        encapsulating_job.addChildJobFn(last, end_file, folder, cores=0.1, memory="256M", disk="100M")
 
 
-def dummy():
-    pass
+def dummy(folder):
+    with observed(folder, "dummy"):
+        pass
 
 
 def deferred():
     pass
 
 
-def deferring(job, start_file, end_file):
-    job.defer(deferred)
-    job.fileStore.jobStore.delete_file(start_file)
-    timeout = time.time() + TIMEOUT
-    while job.fileStore.jobStore.file_exists(end_file):
-        assert time.time() < timeout, "Last did not delete the end file in time"
-        time.sleep(1)
+def deferring(job, start_file, end_file, folder):
+    with observed(folder, "deferring"):
+        job.defer(deferred)
+        job.fileStore.jobStore.delete_file(start_file)
+        timeout = time.time() + TIMEOUT
+        while job.fileStore.jobStore.file_exists(end_file):
+            assert time.time() < timeout, "Last did not delete the end file in time"
+            time.sleep(1)
 
 
-def encapsulated(job, start_file):
-    timeout = time.time() + TIMEOUT
-    while job.fileStore.jobStore.file_exists(start_file):
-        assert time.time() < timeout, "Deferring did not start in time"
-        time.sleep(1)
+def encapsulated(job, start_file, folder):
+    with observed(folder, "encapsulated"):
+        timeout = time.time() + TIMEOUT
+        while job.fileStore.jobStore.file_exists(start_file):
+            assert time.time() < timeout, "Deferring did not start in time"
+            time.sleep(1)
 
 
-def last(job, end_file):
-    job.fileStore.jobStore.delete_file(end_file)
+def last(job, end_file, folder):
+    with observed(folder, "last"):
+        job.fileStore.jobStore.delete_file(end_file)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ fails with exactly two failed jobs (Root and Deferring), and the deferred functi
 removed the file it was given.
 
 Toil 9.6 keeps the job's config on its description (not `job._config`), and file-store
-streams are binary: this copy is written against that API.
+streams are binary: this copy is written against that API. Every job with a body of its
+own notes where it ran (foo.observed); so does the deferred function, which runs in
+Follow-on's worker process.
 """
 
 import errno
@@ -19,6 +21,7 @@ import json
 import os
 import time
 
+from foo.observed import folder_of, observed
 from toil.common import Toil
 from toil.exceptions import FailedJobsException
 from toil.job import Job
@@ -27,22 +30,26 @@ TIMEOUT = 10
 
 
 def root(root_job):
-    def null_file():
-        return root_job.fileStore.jobStore.import_file("file:///dev/null")
+    folder = folder_of(root_job)
+    with observed(folder, "root"):
 
-    start_file = null_file()
-    end_file = null_file()
-    root_job.addChildJobFn(deferring, start_file, end_file)
-    encapsulated_job = Job.wrapJobFn(encapsulated, start_file)
-    encapsulated_job.addChildFn(dummy)
-    encapsulated_job.addChildFn(dummy)
-    encapsulated_job.addFollowOnJobFn(trigger, end_file)
-    encapsulating_job = encapsulated_job.encapsulate()
-    root_job.addChild(encapsulating_job)
+        def null_file():
+            return root_job.fileStore.jobStore.import_file("file:///dev/null")
+
+        start_file = null_file()
+        end_file = null_file()
+        root_job.addChildJobFn(deferring, start_file, end_file, folder)
+        encapsulated_job = Job.wrapJobFn(encapsulated, start_file, folder)
+        encapsulated_job.addChildFn(dummy, folder)
+        encapsulated_job.addChildFn(dummy, folder)
+        encapsulated_job.addFollowOnJobFn(trigger, end_file, folder)
+        encapsulating_job = encapsulated_job.encapsulate()
+        root_job.addChild(encapsulating_job)
 
 
-def dummy():
-    pass
+def dummy(folder):
+    with observed(folder, "dummy"):
+        pass
 
 
 def deferred_file(config):
@@ -53,50 +60,54 @@ def deferred_file(config):
     return os.path.join(locator[len(prefix) :], "testDeferredFile")
 
 
-def deferred(path):
+def deferred(path, folder):
     """The deferred function that must run, although its job's worker was killed."""
-    os.unlink(path)
+    with observed(folder, "deferred"):
+        os.unlink(path)
 
 
-def deferring(job, start_file, end_file):
+def deferring(job, start_file, end_file, folder):
     """Registers the deferred function, then kills its own worker when Trigger says so."""
-    job_store = job.fileStore.jobStore
-    job.defer(deferred, deferred_file(job_store.config))
-    job_store.delete_file(start_file)
-    with job_store.update_file_stream(end_file) as stream:
-        stream.write(str(os.getpid()).encode())
-    timeout = time.time() + TIMEOUT
-    while job_store.file_exists(end_file):
-        assert time.time() < timeout, "Trigger did not delete the end file in time"
-        time.sleep(1)
-    os.kill(os.getpid(), 9)
+    with observed(folder, "deferring"):
+        job_store = job.fileStore.jobStore
+        job.defer(deferred, deferred_file(job_store.config), folder)
+        job_store.delete_file(start_file)
+        with job_store.update_file_stream(end_file) as stream:
+            stream.write(str(os.getpid()).encode())
+        timeout = time.time() + TIMEOUT
+        while job_store.file_exists(end_file):
+            assert time.time() < timeout, "Trigger did not delete the end file in time"
+            time.sleep(1)
+        os.kill(os.getpid(), 9)
 
 
-def encapsulated(job, start_file):
+def encapsulated(job, start_file, folder):
     """Waits until Deferring is running."""
-    timeout = time.time() + TIMEOUT
-    while job.fileStore.jobStore.file_exists(start_file):
-        assert time.time() < timeout, "Deferring did not start in time"
-        time.sleep(1)
+    with observed(folder, "encapsulated"):
+        timeout = time.time() + TIMEOUT
+        while job.fileStore.jobStore.file_exists(start_file):
+            assert time.time() < timeout, "Deferring did not start in time"
+            time.sleep(1)
 
 
-def trigger(job, end_file):
+def trigger(job, end_file, folder):
     """Tells Deferring to crash, then waits until its worker process is gone."""
-    job_store = job.fileStore.jobStore
-    with job_store.read_file_stream(end_file) as stream:
-        pid = int(stream.read())
-    os.kill(pid, 0)
-    job_store.delete_file(end_file)
-    timeout = time.time() + TIMEOUT
-    while True:
-        try:
-            os.kill(pid, 0)
-        except OSError as error:
-            if error.errno == errno.ESRCH:
-                break
-            raise
-        assert time.time() < timeout, "Deferring's worker did not die in time"
-        time.sleep(1)
+    with observed(folder, "trigger"):
+        job_store = job.fileStore.jobStore
+        with job_store.read_file_stream(end_file) as stream:
+            pid = int(stream.read())
+        os.kill(pid, 0)
+        job_store.delete_file(end_file)
+        timeout = time.time() + TIMEOUT
+        while True:
+            try:
+                os.kill(pid, 0)
+            except OSError as error:
+                if error.errno == errno.ESRCH:
+                    break
+                raise
+            assert time.time() < timeout, "Deferring's worker did not die in time"
+            time.sleep(1)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Restart: the job fails until the user fixes this script on the leader; `--restart`
 then runs the fixed code, which Toil deploys to the workers again."""
 
+from foo.observed import folder_of, observed
 from toil.common import Toil
 from toil.job import Job
 
@@ -8,8 +9,9 @@ FIXED = False
 
 
 def job(job):
-    assert FIXED, "the job fails until the script is fixed"
-    return "fixed"
+    with observed(folder_of(job), "job"):
+        assert FIXED, "the job fails until the script is fixed"
+        return "fixed"
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 import socket
 
+from toil_lib.observed import observed
 
-def library_job(job, path):
-    with open(path, "w") as handle:
+
+def library_job(job, path, folder):
+    with observed(folder, "library_job"), open(path, "w") as handle:
         handle.write(socket.gethostname())

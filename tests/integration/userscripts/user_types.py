@@ -2,6 +2,7 @@
 
 import json
 
+from foo.observed import folder_of, observed
 from toil.common import Toil
 from toil.job import Job
 
@@ -11,7 +12,8 @@ class X:
 
 
 def job(job, x):
-    return x
+    with observed(folder_of(job), "job"):
+        return x
 
 
 if __name__ == "__main__":

@@ -1,0 +1,205 @@
+"""The fault workflow: a fan-out of leaves that log their own attempts, run in the background,
+struck with one fault mid-run; what the fault tests and the recovery bench both read.
+
+The workflow (tests/integration/workflows/leaves.py) logs every attempt of every leaf
+on the shared volume (lab/attempts.py reads those logs) and gathers the leaves'
+outputs, through Toil's file store, into one outputs.json.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab import attempts, fault, placement, workflow
+from lab.attempts import Attempt
+from lab.cluster import Lab
+from lab.errors import LabError
+from lab.placement import Placement
+from lab.process import Result
+from lab.wait import Check, wait_until
+
+LEAVES_WORKFLOW = Path("tests/integration/workflows/leaves.py")
+LEAVES = 6
+SECONDS = 12
+# On Mesos, a leaf must outlast a pause or partition past the master's ping timeout (~10 s),
+# or a restart of the master, until its agent is registered again: its agent then forwards
+# the executor's own TASK_FINISHED. A task that finished while its agent was unreachable, or
+# unknown to a restarted master, is reported by a TASK_FINISHED that the master makes, with
+# no wallTime label, and Toil 9.6 asserts one: its leader ends (tests/integration/test_faults.py).
+CUT_OFF_SECONDS = {"mesos": 20.0}
+CUT_OFF_KINDS = ("pause", "partition", "restart-scheduler")
+RUN_TIMEOUT = 300.0
+# The node each kind of fault strikes; faults on the leader wait for a leaf on worker-2.
+VICTIMS = {"kill": "worker-2", "pause": "worker-1", "partition": "worker-3"}
+
+
+@dataclass
+class LeavesRun:
+    """A fan-out of leaves running in the background on a lab."""
+
+    lab: Lab
+    record_dir: str = field(default_factory=lambda: f"/data/fault-runs/{uuid.uuid4().hex[:12]}")
+    extra: list[str] = field(default_factory=list)
+    leaves: int = LEAVES
+    seconds: float = SECONDS
+    record: workflow.RunRecord | None = None
+    result: Result | None = None
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    thread: threading.Thread | None = None
+    error: BaseException | None = None
+
+    def start(self) -> LeavesRun:
+        """Stage the workflow on the leader and start it in a thread."""
+        path = self.lab.config.root / LEAVES_WORKFLOW
+        module, workdir = workflow.stage_workflow(self.lab.leader, path)
+        args = ["--record", self.record_dir, "--leaves", str(self.leaves), "--seconds", str(self.seconds)]
+        args += ["--logLevel", "INFO", *self.extra]
+
+        def run() -> None:
+            try:
+                self.record, self.result = workflow.run_module(
+                    self.lab.leader, module, args, workdir=workdir, capture=True
+                )
+            except BaseException as error:
+                self.error = error
+            self.finished_at = time.monotonic()
+
+        self.started_at = time.monotonic()
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        return self
+
+    def wait(self, timeout: float = RUN_TIMEOUT) -> Result:
+        """The workflow's result, once it has finished."""
+        if self.thread is None:
+            raise LabError("the run was not started")
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise LabError(f"the workflow did not finish within {timeout:g}s")
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+    def logs(self) -> dict[int, list[str]]:
+        """Each leaf's own log lines ('start|done NODE PID TIME')."""
+        script = f'for f in {self.record_dir}/leaf-*.log; do [ -e "$f" ] && echo "== $f" && cat "$f"; done'
+        text = self.lab.leader.exec(["sh", "-c", script + "; true"]).stdout
+        found: dict[int, list[str]] = {}
+        current = -1
+        for line in text.splitlines():
+            if line.startswith("== "):
+                current = int(line.rsplit("leaf-", 1)[1].removesuffix(".log"))
+                found[current] = []
+            elif line.strip() and current >= 0:
+                found[current].append(line)
+        return found
+
+    def attempts(self) -> list[Attempt]:
+        """Every attempt of every leaf, from their logs."""
+        return attempts.parse_attempts(self.logs())
+
+    def wait_for_a_leaf_on(self, node: str) -> None:
+        """Return once a leaf attempt has started on `node` (the moment to strike)."""
+
+        def check() -> Check[None]:
+            started = sorted({a.leaf for a in self.attempts() if a.node == node})
+            return Check(bool(started), f"leaves started on {node}: {started}", None)
+
+        wait_until(check, what=f"a leaf to start on {node}", timeout=120, interval=0.5)
+
+    def wait_for_a_leaf_done(self) -> list[int]:
+        """Return once some leaf has finished; which ones have."""
+
+        def check() -> Check[list[int]]:
+            done = sorted({a.leaf for a in self.attempts() if a.finished is not None})
+            return Check(bool(done), f"leaves done: {done}", done)
+
+        return wait_until(check, what="a leaf to finish", timeout=120, interval=0.5).value
+
+    def file_store_outputs(self) -> list[int]:
+        """The leaves whose outputs the gathering job read back through Toil's file store."""
+        data: list[dict[str, object]] = json.loads(
+            self.lab.leader.read_text(f"{self.record_dir}/outputs.json")
+        )
+        return sorted(int(str(entry["leaf"])) for entry in data)
+
+    def placements(self) -> list[Placement]:
+        """This run's placement records."""
+        assert self.record is not None
+        return placement.of_run(self.lab.nodes(), self.record.job_store)
+
+
+def wait_until_lost(lab: Lab, name: str, timeout: float = 60) -> None:
+    """Wait until the scheduler declares a worker lost: Slurm DOWN, or a Mesos agent the master
+    declared unreachable and no longer lists (its tasks are then lost to the framework)."""
+
+    def check() -> Check[None]:
+        state = {s.name: s for s in lab.worker_states()}.get(name)
+        if state is None:  # the scheduler has forgotten it altogether
+            return Check(True, f"{name} is no longer listed by {lab.backend.scheduler}", None)
+        return Check(state.lost, f"{name} is {state.raw}", None)
+
+    wait_until(check, what=f"{lab.backend.scheduler} to declare {name} lost", timeout=timeout)
+
+
+@dataclass(frozen=True)
+class Struck:
+    """A run that one fault struck: the run that finished, when the fault came, what it found."""
+
+    kind: str
+    victim: str
+    run: LeavesRun  # the run that finished (after kill-leader: the --restart run)
+    struck: float  # monotonic time of the fault
+    struck_wall: float  # its wall-clock time, as in the leaves' logs
+    finished_before: tuple[int, ...]  # leaves that had finished before the fault (kill-leader)
+    first: LeavesRun | None = None  # kill-leader: the run whose leader was killed
+
+
+def seconds_for(kind: str, batch_system: str) -> float:
+    """How long each leaf lasts when this kind of fault strikes on this batch system."""
+    return CUT_OFF_SECONDS.get(batch_system, SECONDS) if kind in CUT_OFF_KINDS else SECONDS
+
+
+def strike(lab: Lab, kind: str) -> Struck:
+    """Run the leaves, cause one fault of this kind mid-run, undo it, and let the run finish."""
+    victim = VICTIMS.get(kind, "leader")
+    extra = ["--clean", "never"] if kind == "kill-leader" else []
+    run = LeavesRun(lab, extra=extra, seconds=seconds_for(kind, lab.batch_system)).start()
+    run.wait_for_a_leaf_on(VICTIMS["kill"] if victim == "leader" else victim)
+    finished_before = tuple(run.wait_for_a_leaf_done()) if kind == "kill-leader" else ()
+    struck, struck_wall = time.monotonic(), time.time()
+    fault.inject(lab, kind, victim)
+    if kind in ("pause", "partition"):
+        wait_until_lost(lab, victim)
+        fault.heal(lab, victim)
+    first = None
+    if kind == "kill-leader":
+        run.wait()
+        first = run
+        run = LeavesRun(lab, record_dir=run.record_dir, extra=["--restart", "--clean", "never"]).start()
+    run.wait()
+    if kind == "kill":
+        fault.heal(lab, victim)  # its placement records are on its own volume
+    lab.wait_workers(len(lab.workers()))
+    return Struck(kind, victim, run, struck, struck_wall, finished_before, first)
+
+
+def expectation(struck: Struck) -> list[str]:
+    """What is true of this kind of fault, checked against the leaves' own logs; the problems found."""
+    found, leaves = struck.run.attempts(), struck.run.leaves
+    if struck.kind == "kill":
+        return attempts.expect_killed_and_rerun(found, leaves, struck.victim, struck.struck_wall)
+    if struck.kind == "restart-scheduler":
+        return attempts.expect_each_once(found, leaves)
+    if struck.kind == "kill-leader":
+        return attempts.expect_each_at_least_once(found, leaves) + attempts.expect_not_rerun(
+            found, struck.finished_before
+        )
+    return attempts.expect_each_at_least_once(found, leaves)
