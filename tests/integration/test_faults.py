@@ -99,16 +99,23 @@ def test_a_worker_lost_past_the_timeout_then_healed_finishes_every_leaf(healed: 
     lost, then healed: every leaf finishes at least once. A leaf's body may finish twice (its
     cut-off attempt woke after the rerun started): counted, named and explained, never hidden.
 
-    Slurm requeues the lost jobs: some leaf starts again. Mesos reports the cut-off tasks to
-    Toil as lost (TASK_LOST), and Toil reissues them; when the agent returns, the master may
-    report them running again, and the cut-off attempts may then finish too."""
+    Slurm requeues the lost jobs: a frozen (paused) attempt cannot finish before its requeued
+    copy starts the leaf again; a partitioned attempt goes on running on its own volume and
+    finishes (its requeued copy then finds the job done and runs no body). Mesos reports the
+    cut-off tasks to Toil as lost (TASK_LOST), and Toil reissues them; when the agent returns,
+    the master may report them running again, and the cut-off attempts may then finish too."""
     struck = strike(healed, kind)
     line = report(healed, struck)
     assert_outcome(struck)
-    counted = attempts.tally(struck.run.attempts(), LEAVES, struck.struck_wall)
+    seen = struck.run.attempts()
+    counted = attempts.tally(seen, LEAVES, struck.struck_wall)
     assert all(f"leaf {leaf}:" in line for leaf in counted.doubled)
-    if healed.batch_system == "slurm":
+    cut_off = [a for a in seen if a.node == struck.victim and a.started < struck.struck_wall]
+    assert cut_off, f"no leaf was running on {struck.victim} when the fault struck: {seen}"
+    if (healed.batch_system, kind) == ("slurm", "pause"):
         assert counted.rerun, f"no leaf ran again after {kind} of {struck.victim}: {line}"
+    elif (healed.batch_system, kind) == ("slurm", "partition"):
+        assert all(a.finished for a in cut_off), cut_off
     else:
         assert struck.run.result is not None
         assert "Exit reason: LOST" in struck.run.result.stderr, "Toil should have been told of lost tasks"

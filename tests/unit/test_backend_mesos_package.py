@@ -234,3 +234,21 @@ def test_dockers_architecture_names_are_debians(tmp_path: Path) -> None:
     assert mesos_package.debian_architecture("aarch64") == "arm64"
     deb = make_deb(tmp_path / "m.deb", architecture="amd64")
     assert mesos_package.resolve(str(deb), tmp_path, "x86_64").name == "aventer-mesos"
+
+
+def test_a_package_is_read_once_until_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deb = tmp_path / "mesos.deb"
+    deb.write_bytes(b"first")
+    calls: list[Path] = []
+
+    def inspect(path: Path, source: str, architecture: str) -> mesos_package.MesosPackage:
+        calls.append(path)
+        return mesos_package.MesosPackage(DEB, path, source, "mesos", "1.12.0", "", "ab" * 32)
+
+    monkeypatch.setattr(mesos_package, "inspect", inspect)
+    first = mesos_package.resolve(str(deb), tmp_path / "cache", "x86_64")
+    again = mesos_package.resolve(str(deb), tmp_path / "cache", "x86_64")
+    assert first == again and len(calls) == 1
+    deb.write_bytes(b"changed, and longer")
+    mesos_package.resolve(str(deb), tmp_path / "cache", "x86_64")
+    assert len(calls) == 2

@@ -11,8 +11,10 @@ error at once; whether its binaries run is checked when the Mesos image is built
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import json
 import shutil
 import tarfile
 import urllib.error
@@ -67,9 +69,26 @@ def debian_architecture(architecture: str) -> str:
 
 
 def resolve(source: str, cache: Path, architecture: str) -> MesosPackage:
-    """Find, fetch if needed, and check the package MESOS_PACKAGE names."""
+    """Find, fetch if needed, and check the package MESOS_PACKAGE names.
+
+    What a check found is kept (build/mesos/checked/), keyed by the file's path, size and
+    modification time: `lab up` reads a package again only when it changed.
+    """
     path = locate(source, cache)
-    return inspect(path, source, debian_architecture(architecture))
+    arch = debian_architecture(architecture)
+    facts = path.stat()
+    key = f"{path}|{facts.st_size}|{facts.st_mtime_ns}|{arch}"
+    memo = cache / "checked" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    try:
+        kept = json.loads(memo.read_text())
+        return MesosPackage(path=path, source=source, **kept)
+    except (OSError, ValueError, TypeError):
+        pass
+    package = inspect(path, source, arch)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    found = {k: v for k, v in dataclasses.asdict(package).items() if k not in ("path", "source")}
+    memo.write_text(json.dumps(found) + "\n")
+    return package
 
 
 def locate(source: str, cache: Path) -> Path:
