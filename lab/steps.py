@@ -66,7 +66,11 @@ class Steps:
     """Prints steps as they run."""
 
     def __init__(
-        self, out: TextIO | None = None, *, tty: bool | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        out: TextIO | None = None,
+        *,
+        tty: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.out = out or sys.stderr
         self.clock = clock
