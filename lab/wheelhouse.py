@@ -16,12 +16,16 @@ from pathlib import Path
 
 from lab import process
 from lab.base_image import DEFAULT_PLATFORM, Platform
-from lab.config import PYTEST_VERSION, VIRTUALENV_VERSION, LabConfig
+from lab.config import PYTEST_TIMEOUT_VERSION, PYTEST_VERSION, VIRTUALENV_VERSION, LabConfig
 from lab.errors import ConfigError, LabError
 
 REQUIREMENTS = "requirements.txt"
 # Installed beside Toil: what Toil's own tests need in the nodes (`lab toil-tests`).
-TEST_TOOLS = (f"pytest=={PYTEST_VERSION}", f"virtualenv=={VIRTUALENV_VERSION}")
+TEST_TOOLS = (
+    f"pytest=={PYTEST_VERSION}",
+    f"pytest-timeout=={PYTEST_TIMEOUT_VERSION}",
+    f"virtualenv=={VIRTUALENV_VERSION}",
+)
 PIP = (sys.executable, "-m", "pip")
 
 

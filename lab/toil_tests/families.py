@@ -29,7 +29,11 @@ from lab.toil_tests import table
 ALL = "all"
 PLUGIN = "lab.toil_tests.plugin"
 # pytest's exit codes.
-PASSED, TESTS_FAILED, NONE_SELECTED = 0, 1, 5
+PASSED, TESTS_FAILED, INTERRUPTED, NONE_SELECTED = 0, 1, 2, 5
+# Seconds a test may take (pytest-timeout; a user's --timeout replaces it). Toil's Mesos tests
+# take up to about two minutes; one that hangs (Toil 9.6.0's killBatchJobs waits forever for
+# a kill its executor lost) fails after this, and the others still run.
+TEST_TIMEOUT = 600
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class Family:
             # A failed Toil workflow prints tens of kilobytes; the table gives its cause, and
             # the junit XML (and the appliance's per-command logs) keep the whole output.
             "--show-capture=no",
+            f"--timeout={TEST_TIMEOUT}",
             *self.files,
         ]  # fmt: skip
         select = " and ".join(f"({expression})" for expression in (self.select, user_select) if expression)

@@ -9,6 +9,10 @@ package, in site-packages), as the lab user:
 * not as root: the agent would then choose the Linux launcher and fail to make its cgroups
   in an unprivileged container; as `lab` it takes the posix launcher.
 The worker's own agent listens on the container's address, not on 127.0.0.1: both run.
+
+Ending `docker exec` on the host does not end pytest in the worker: its pid is kept in a
+file there, and the run's processes (pytest, the tests' master, agent and executors) are
+stopped when the host's run ends, and before a new one (innode/toil_tests.py `stop`).
 """
 
 from __future__ import annotations
@@ -23,8 +27,13 @@ from lab.errors import LabError
 from lab.toil_tests import installed
 from lab.toil_tests.families import MESOS, Outcome, run_pytest
 
-# The run's folder in the worker (its own filesystem; emptied first).
+# The run's folder in the worker (its own filesystem; emptied first), and its pytest's pid.
 REMOTE = "/tmp/toil-tests"
+PIDFILE = "/tmp/toil-tests.pid"
+STOP = ["python3", "-m", "innode.toil_tests", "stop", PIDFILE]
+# A shell that records its pid, runs the command, and removes the record when the command
+# ends: a record left behind is a run whose host went away; `stop` ends its whole tree.
+WITH_PIDFILE = ["sh", "-c", 'echo $$ > "$0"; "$@"; status=$?; rm -f "$0"; exit $status', PIDFILE]
 
 
 def check_node(lab: Lab, name: str) -> None:
@@ -47,17 +56,23 @@ def run(lab: Lab, node_name: str, extra: Sequence[str], results: Path, say: Say)
     junit, log = results / "mesos.xml", results / "mesos.log"
     junit.unlink(missing_ok=True)
     remote_junit = f"{REMOTE}/{junit.name}"
+    stopped = node.exec(STOP, user=LAB_USER).stdout.strip()
+    if stopped:
+        say(f"{node_name}: an earlier run of these tests was still there: {stopped}")
     node.exec(["sh", "-c", 'rm -rf "$1" && mkdir -p "$1"', "remote", REMOTE], user=LAB_USER)
     argv = node.exec_argv(
-        ["python3", "-m", "pytest", *MESOS.pytest_args(remote_junit, extra)],
+        [*WITH_PIDFILE, "python3", "-m", "pytest", *MESOS.pytest_args(remote_junit, extra)],
         user=LAB_USER,
         workdir=toil.site,
         env={"HOME": USER_HOME},
     )
-    say(
-        f"Mesos batch-system tests: pytest in {node_name} as {LAB_USER}, Toil {toil.version} from {toil.site}"
-    )
-    code = run_pytest(argv, log)
+    say(f"Mesos batch-system tests: pytest in {node_name} as {LAB_USER}, Toil {toil.version}, {toil.site}")
+    try:
+        code = run_pytest(argv, log)
+    finally:
+        left = node.exec(STOP, user=LAB_USER, check=False).stdout.strip()
+        if left:
+            say(f"{node_name}: stopped what the tests left running: {left}")
     if node.exec(["test", "-f", remote_junit], check=False).returncode == 0:
         results.mkdir(parents=True, exist_ok=True)
         docker.copy_from(node.container_id, remote_junit, junit)

@@ -22,7 +22,7 @@ from lab.cluster import Lab, Say, print_line
 from lab.config import LabConfig
 from lab.errors import ConfigError, LabError
 from lab.toil_tests import appliance_family, mesos_family, table
-from lab.toil_tests.families import NONE_SELECTED, Family, Outcome
+from lab.toil_tests.families import INTERRUPTED, NONE_SELECTED, Family, Outcome
 
 DEFAULT_LAB_NAME = "toil-lab-toiltests"
 NO_MESOS = (
@@ -112,6 +112,9 @@ def verdict(outcomes: Sequence[Outcome]) -> tuple[int, list[str]]:
         name, rows = outcome.family.name, outcome.rows
         if outcome.returncode == NONE_SELECTED:
             notes.append(f"{name}: the selection chose none of its tests")
+        elif outcome.returncode == INTERRUPTED:
+            notes.append(f"{name}: pytest was interrupted; the table shows what ran before ({outcome.log})")
+            code = 2
         elif not outcome.ran:
             notes.append(
                 f"{name}: pytest exited {outcome.returncode} before running its tests ({outcome.log})"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lab import base_image, docker, process, wheelhouse
 from lab.backends.mesos import image as mesos_image
-from lab.config import PYTEST_VERSION, LabConfig
+from lab.config import PYTEST_TIMEOUT_VERSION, PYTEST_VERSION, LabConfig
 from lab.errors import LabError
 
 STAMP = "installed.txt"
@@ -62,10 +62,11 @@ def wheelhouses(config: LabConfig, say: Callable[[str], None]) -> Wheelhouses:
 
 
 def requirements(houses: Wheelhouses) -> list[str]:
-    """What the runner installs: the lab's toil wheel, pytest, pymesos and the pure http-parser."""
+    """What the runner installs: the lab's toil wheel, pytest, pytest-timeout, pymesos, a pure http-parser."""
     return [
         str(houses.toil_wheel),
         f"pytest=={PYTEST_VERSION}",
+        f"pytest-timeout=={PYTEST_TIMEOUT_VERSION}",
         f"pymesos=={mesos_image.PYMESOS_VERSION}",
         f"http-parser=={mesos_image.HTTP_PARSER_VERSION}",
     ]

@@ -17,7 +17,7 @@ from lab.errors import ConfigError
 from .fakes import FakeRun
 
 # What a resolved wheelhouse of Toil 9.6.0 lists: Toil, and the test tools beside it.
-LISTED = "toil==9.6.0\npytest==9.2.0\nvirtualenv==21.15.11\n"
+LISTED = "toil==9.6.0\npytest==9.2.0\npytest-timeout==2.4.0\nvirtualenv==21.15.11\n"
 
 
 def config_at(root: Path, **changes: object) -> LabConfig:
@@ -96,7 +96,12 @@ def test_a_wheelhouse_made_before_the_test_tools_is_resolved_again(
     (house / "requirements.txt").write_text("toil==9.6.0\n")
     fake_run.on(sys.executable, "-m", "pip", "download")
     assert wheelhouse.ensure_toil(config, "x86_64", lambda _: None, wheelhouse.DEFAULT_PLATFORM) == house
-    assert fake_run.argvs[0][-3:] == ["toil==9.6.0", "pytest==9.2.0", "virtualenv==21.15.11"]
+    assert fake_run.argvs[0][-4:] == [
+        "toil==9.6.0",
+        "pytest==9.2.0",
+        "pytest-timeout==2.4.0",
+        "virtualenv==21.15.11",
+    ]
     assert (house / "requirements.txt").read_text() == LISTED
 
 
@@ -117,6 +122,7 @@ def test_wheelhouse_is_resolved_with_pip_download(tmp_path: Path, fake_run: Fake
             *wheelhouse.platform_args("arm64"),
             "toil==9.6.0",
             "pytest==9.2.0",
+            "pytest-timeout==2.4.0",
             "virtualenv==21.15.11",
         ]
     ]

@@ -18,7 +18,7 @@ def test_the_appliance_family_runs_autodeploymenttest_with_the_labs_plugin() -> 
     args = APPLIANCE.pytest_args("/r/appliance.xml")
     assert args == [
         "-p", "lab.toil_tests.plugin", *COMMON, "--junitxml=/r/appliance.xml", "-v", "-ra",
-        "--show-capture=no", "toil/test/src/autoDeploymentTest.py",
+        "--show-capture=no", "--timeout=600", "toil/test/src/autoDeploymentTest.py",
     ]  # fmt: skip
 
 

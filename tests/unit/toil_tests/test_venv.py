@@ -53,8 +53,8 @@ def test_the_runner_installs_the_labs_toil_wheel_pytest_and_pymesos(
         [
             str(runner / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
             "--find-links", str(houses.toil), "--find-links", str(houses.mesos),
-            str(houses.toil / "toil-9.6.0-py3-none-any.whl"), "pytest==9.2.0", "pymesos==0.3.15",
-            "http-parser==0.9.0",
+            str(houses.toil / "toil-9.6.0-py3-none-any.whl"), "pytest==9.2.0", "pytest-timeout==2.4.0",
+            "pymesos==0.3.15", "http-parser==0.9.0",
         ],
     ]  # fmt: skip
     assert (runner / venv.STAMP).read_text().startswith("toil-9.6.0-py3-none-any.whl sha256=")
