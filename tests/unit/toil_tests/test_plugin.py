@@ -267,3 +267,34 @@ def test_the_cause_of_a_failed_command_or_pytests_report() -> None:
     assert plugin.cause_of_failure(AssertionError(), log, report) == Cause(
         "AssertionError: CalledProcessError not raised", "pytest"
     )
+
+
+def test_prepare_refuses_a_runner_whose_toil_is_not_the_labs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lab.toil_tests import installed
+
+    monkeypatch.setattr(plugin, "Lab", lambda config: PinnableLab())
+    monkeypatch.setattr(
+        installed, "in_node", lambda node: installed.Installed("9.6.0-abc", "/usr/lib", "lab", "python3.11")
+    )
+    mine = {
+        "version": "9.6.0-abc",
+        "site": "/runner/site-packages",
+        "digest": "other",
+        "python": "python3.11",
+    }
+    monkeypatch.setattr(plugin.toil_facts, "facts", lambda: mine)
+    with pytest.raises(LabError) as error:
+        plugin.prepare(Settings("toilt"))
+    assert (
+        "this runner's Toil (/runner/site-packages, 9.6.0-abc) is not the one lab 'toilt' installed"
+        in str(error.value)
+    )
+    assert "`lab toil-tests`" in str(error.value)
+
+
+def test_prepare_refuses_a_slurm_lab(monkeypatch: pytest.MonkeyPatch) -> None:
+    lab = PinnableLab()
+    lab.leader = Node("leader", "leader", "id", "n", "running", "healthy", "slurm")
+    monkeypatch.setattr(plugin, "Lab", lambda config: lab)
+    with pytest.raises(LabError, match="lab 'toilt' runs slurm; Toil's appliance tests need Mesos"):
+        plugin.prepare(Settings("toilt"))
