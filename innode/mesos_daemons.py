@@ -7,7 +7,8 @@ start them; the host asks `state` and `activate|deactivate AGENT_ID` through the
 The master keeps an in-memory registry; each agent has its own work directory on its
 worker's private volume, the posix launcher (unprivileged containers have no writable
 cgroups) and no systemd. Every daemon advertises its own container address on the
-Compose network (--ip, --advertise_ip, LIBPROCESS_IP), not the Docker host's.
+Compose network (--advertise_ip, LIBPROCESS_ADVERTISE_IP), not the Docker host's; the
+master listens on every address of the leader, the agents on their own.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from innode.layout import LEADER, NODE_STATE_DIR, RESERVED_MEMORY_MB
 
 MASTER_PORT = 5050
+ANY_ADDRESS = "0.0.0.0"
 AGENT_PORT = 5051
 ENDPOINT = f"{LEADER}:{MASTER_PORT}"
 MESOS_DIR = f"{NODE_STATE_DIR}/mesos"  # on each node's private volume
@@ -87,7 +89,11 @@ def own_ip() -> str:
 def master_flags(layout: MesosLayout) -> list[str]:
     """mesos-master's command line on the leader."""
     return [
-        f"--ip={layout.ip}",
+        # Every address of the leader, its loopback included: Toil's own appliance tests
+        # (`lab toil-tests`) run their workflows on the leader with
+        # --mesosEndpoint=localhost:5050. Agents and frameworks are told the container's
+        # address (--advertise_ip).
+        f"--ip={ANY_ADDRESS}",
         f"--advertise_ip={layout.ip}",
         f"--port={MASTER_PORT}",
         f"--hostname={LEADER}",

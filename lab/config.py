@@ -18,6 +18,12 @@ DEFAULT_BASE_IMAGE = "debian:bookworm-slim"
 # The Python of the node image's distribution: wheels are resolved for it.
 IMAGE_PYTHON = "3.11"
 IMAGE_REPOSITORY = "toil-lab/node"
+# Installed beside Toil in every node (and in `lab toil-tests`' runner): Toil's own tests
+# run with pytest in a worker, under pytest-timeout as in Toil's own development setup
+# (a hung Toil test must end), and its appliance tests make a virtualenv on the leader.
+PYTEST_VERSION = "9.2.0"
+PYTEST_TIMEOUT_VERSION = "2.4.0"
+VIRTUALENV_VERSION = "21.15.11"
 
 DEFAULT_LAB_NAME = "toil-lab"
 DEFAULT_WORKERS = 3

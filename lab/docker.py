@@ -194,3 +194,8 @@ def stats_argv(ids: Sequence[str]) -> list[str]:
 def copy_from(container: str, source: str, target: Path) -> None:
     """Copy a file or folder out of a container (running or not) into a host folder."""
     process.run([DOCKER, "cp", f"{container}:{source}", str(target)])
+
+
+def tag(source: str, target: str) -> None:
+    """Give an image another name (the image itself is not copied)."""
+    process.run([DOCKER, "tag", source, target])

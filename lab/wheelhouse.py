@@ -2,7 +2,8 @@
 
 Images install from a wheelhouse with `pip --no-index` (pip inside a build may not
 reach an index). A wheelhouse is resolved once and kept in build/wheelhouse/; its
-requirements.txt, written last, marks it complete.
+requirements.txt, written last, lists what the image installs and marks it complete;
+a wheelhouse whose list differs from what is asked is resolved again.
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ from pathlib import Path
 
 from lab import process
 from lab.base_image import DEFAULT_PLATFORM, Platform
-from lab.config import LabConfig
+from lab.config import PYTEST_TIMEOUT_VERSION, PYTEST_VERSION, VIRTUALENV_VERSION, LabConfig
 from lab.errors import ConfigError, LabError
 
 REQUIREMENTS = "requirements.txt"
+# Installed beside Toil: what Toil's own tests need in the nodes (`lab toil-tests`).
+TEST_TOOLS = (
+    f"pytest=={PYTEST_VERSION}",
+    f"pytest-timeout=={PYTEST_TIMEOUT_VERSION}",
+    f"virtualenv=={VIRTUALENV_VERSION}",
+)
 PIP = (sys.executable, "-m", "pip")
 
 
@@ -36,12 +43,13 @@ def platform_args(architecture: str, platform: Platform = DEFAULT_PLATFORM) -> l
 
 
 def cached(house: Path, requirement: str, resolve: Callable[[Path], None], *, fresh: bool = False) -> Path:
-    """A complete wheelhouse for `requirement`: resolved by `resolve(house)` unless already there.
+    """A complete wheelhouse for `requirement` (one per line): resolved by `resolve(house)` unless
+    already there for the same requirements.
 
     A failed resolution leaves nothing behind that would pass for complete.
     """
     marker = house / REQUIREMENTS
-    if marker.exists() and not fresh:
+    if marker.exists() and not fresh and marker.read_text() == requirement + "\n":
         return house
     house.mkdir(parents=True, exist_ok=True)
     marker.unlink(missing_ok=True)
@@ -64,13 +72,14 @@ def toil_name(config: LabConfig, architecture: str, platform: Platform = DEFAULT
 
 
 def ensure_toil(config: LabConfig, architecture: str, say: Callable[[str], None], platform: Platform) -> Path:
-    """Toil (TOIL_VERSION, or a wheel built from TOIL_SOURCE) and its dependencies, as wheels."""
+    """Toil (TOIL_VERSION, or a wheel built from TOIL_SOURCE), the test tools, and their dependencies."""
     house = config.wheelhouse_root / toil_name(config, architecture, platform)
     source = config.toil_source
-    requirement = "toil" if source is not None else f"toil=={config.toil_version}"
+    toil = "toil" if source is not None else f"toil=={config.toil_version}"
+    requirement = "\n".join([toil, *TEST_TOOLS])
 
     def resolve(target: Path) -> None:
-        targets = [requirement]
+        targets = [toil]
         if source is not None:
             say(f"building Toil from {source} into the wheelhouse")
             for old in target.glob("toil-*.whl"):
@@ -82,14 +91,17 @@ def ensure_toil(config: LabConfig, architecture: str, say: Callable[[str], None]
             # The only toil wheel in this wheelhouse; pip finds it there by name.
             targets = [str(built[-1])]
         else:
-            say(f"resolving {requirement} for Python {platform.python} into {target}")
+            say(f"resolving {toil} for Python {platform.python} into {target}")
         try:
             process.run(
-                [*PIP, "download", "--dest", str(target), *platform_args(architecture, platform), *targets]
-            )
+                [
+                    *PIP, "download", "--dest", str(target), *platform_args(architecture, platform),
+                    *targets, *TEST_TOOLS,
+                ]
+            )  # fmt: skip
         except LabError as error:
             raise ConfigError(
-                f"could not resolve {requirement} into a wheelhouse for Python {platform.python}: "
+                f"could not resolve {toil} into a wheelhouse for Python {platform.python}: "
                 "check TOIL_VERSION, and that PyPI is reachable from this host.\n" + str(error)
             ) from None
 

@@ -1,7 +1,7 @@
 """`lab`: the command line behind the Makefile.
 
 Each verb is a small handler in one of this package's modules (lifecycle, access,
-views, workflows, faults), declared with its help and an example (lab/cli/verb.py);
+views, workflows, faults, toil_tests), declared with its help and an example (lab/cli/verb.py);
 the parser is built from VERBS. To add a verb, write its handler and list it there.
 Exit codes: 0 done, 2 an error the message explains, 3 not ready in time, 130 interrupted.
 """
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from lab import remembered
-from lab.cli import access, faults, lifecycle, views, workflows
+from lab.cli import access, faults, lifecycle, toil_tests, views, workflows
 from lab.cli.verb import Context, Verb
 from lab.config import LabConfig
 from lab.errors import LabError, NotReady
@@ -25,6 +25,7 @@ VERBS: tuple[Verb, ...] = (
     *access.VERBS,
     *workflows.VERBS,
     *faults.VERBS,
+    *toil_tests.VERBS,
 )
 
 
@@ -43,7 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, context: Context | None = None) -> int:
     """Run one `lab` command; its exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not args.verb.passes_on:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    # `--` ends the verb's own options: what follows is passed on as it is.
+    args.extra = extra[1:] if extra[:1] == ["--"] else extra
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="lab: %(message)s")
     try:
         context = context or Context(remembered.apply(LabConfig.from_env()), verbose=args.verbose)

@@ -32,6 +32,9 @@ class Verb:
     run: Callable[[argparse.Namespace, Context], int]
     arguments: Callable[[argparse.ArgumentParser], None] = field(default=lambda parser: None)
     description: str = ""
+    # What the arguments the verb does not know are for (e.g. "PYTEST ARGS"): they reach the
+    # handler as args.extra, in order. Without it, unknown arguments are an error.
+    passes_on: str = ""
 
     def add_to(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         """Add this verb's parser, with its example shown by --help."""
@@ -43,4 +46,6 @@ class Verb:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         self.arguments(parser)
+        if self.passes_on:
+            parser.usage = parser.format_usage().removeprefix("usage: ").rstrip() + f" [{self.passes_on} ...]"
         parser.set_defaults(verb=self)

@@ -346,3 +346,50 @@ def test_placement_json(
     assert shown["job_store"] == "/data/jobstores/fanout-1"
     assert shown["exit_code"] == 0
     assert [job["pid"] for job in shown["jobs"]] == [5]
+
+
+# --- toil-tests: arguments the verb does not know go to pytest ------------------------------
+
+
+@pytest.fixture
+def toil_runs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """What `lab toil-tests` asked the runner to run (nothing runs)."""
+    from lab.toil_tests import runner
+
+    asked: list[Any] = []
+    config = LabConfig(name="toil-lab-toiltests", batch_system="mesos", mesos_package="/m.tar.gz")
+    monkeypatch.setattr(runner, "tests_config", lambda env: (config, False))
+    monkeypatch.setattr(runner, "run", lambda config, reuse, request: asked.append(request) or 1)
+    return asked
+
+
+def test_toil_tests_passes_what_it_does_not_know_to_pytest_in_order(toil_runs: list[Any]) -> None:
+    from lab.toil_tests.families import APPLIANCE
+
+    code = cli.main(["toil-tests", "-k", "testRestart or testSplit", "--family", "appliance", "-x", "--lf"])
+    assert code == 1  # the runner's: a Toil test failed
+    (request,) = toil_runs
+    assert request.families == (APPLIANCE,)
+    assert request.pytest_args == ("-k", "testRestart or testSplit", "-x", "--lf")
+    assert request.results.parts[-2:] == ("test-results", "toil-tests")
+    assert (request.worker, request.mesos_node, request.keep) == (None, None, False)
+
+
+def test_toil_tests_after_a_double_dash_everything_goes_to_pytest(toil_runs: list[Any]) -> None:
+    cli.main(["toil-tests", "--keep", "--", "--family", "x"])
+    assert toil_runs[0].pytest_args == ("--family", "x")
+    assert toil_runs[0].keep is True
+    assert len(toil_runs[0].families) == 2
+
+
+def test_other_verbs_still_refuse_unknown_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["status", "-k", "x"])
+    assert exit_.value.code == 2
+    assert "unrecognized arguments: -k x" in capsys.readouterr().err
+
+
+def test_toil_tests_usage_names_the_pytest_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["toil-tests", "--help"])
+    assert "[--keep] [PYTEST ARGS ...]" in capsys.readouterr().out

@@ -16,6 +16,9 @@ from lab.errors import ConfigError
 
 from .fakes import FakeRun
 
+# What a resolved wheelhouse of Toil 9.6.0 lists: Toil, and the test tools beside it.
+LISTED = "toil==9.6.0\npytest==9.2.0\npytest-timeout==2.4.0\nvirtualenv==21.15.11\n"
+
 
 def config_at(root: Path, **changes: object) -> LabConfig:
     return dataclasses.replace(LabConfig(), root=root, **changes)  # type: ignore[arg-type]
@@ -27,7 +30,7 @@ def resolved(tmp_path: Path) -> tuple[LabConfig, Path]:
     house = tmp_path / "build" / "wheelhouse" / "toil-9.6.0-x86_64"
     house.mkdir(parents=True)
     (house / "toil-9.6.0-py3-none-any.whl").write_bytes(b"PK" + b"\0" * 100)
-    (house / "requirements.txt").write_text("toil==9.6.0\n")
+    (house / "requirements.txt").write_text(LISTED)
     return config_at(tmp_path), house
 
 
@@ -83,7 +86,23 @@ def test_a_wheelhouse_of_another_architecture_is_not_reused(
     arm = wheelhouse.ensure_toil(config, "arm64", lambda _: None, wheelhouse.DEFAULT_PLATFORM)
     assert arm == house.parent / "toil-9.6.0-arm64"
     assert [argv[3:6] for argv in fake_run.argvs] == [["download", "--dest", str(arm)]]
-    assert (house / "requirements.txt").read_text() == "toil==9.6.0\n"
+    assert (house / "requirements.txt").read_text() == LISTED
+
+
+def test_a_wheelhouse_made_before_the_test_tools_is_resolved_again(
+    resolved: tuple[LabConfig, Path], fake_run: FakeRun
+) -> None:
+    config, house = resolved
+    (house / "requirements.txt").write_text("toil==9.6.0\n")
+    fake_run.on(sys.executable, "-m", "pip", "download")
+    assert wheelhouse.ensure_toil(config, "x86_64", lambda _: None, wheelhouse.DEFAULT_PLATFORM) == house
+    assert fake_run.argvs[0][-4:] == [
+        "toil==9.6.0",
+        "pytest==9.2.0",
+        "pytest-timeout==2.4.0",
+        "virtualenv==21.15.11",
+    ]
+    assert (house / "requirements.txt").read_text() == LISTED
 
 
 def test_wheelhouse_is_resolved_with_pip_download(tmp_path: Path, fake_run: FakeRun) -> None:
@@ -102,9 +121,12 @@ def test_wheelhouse_is_resolved_with_pip_download(tmp_path: Path, fake_run: Fake
             str(house),
             *wheelhouse.platform_args("arm64"),
             "toil==9.6.0",
+            "pytest==9.2.0",
+            "pytest-timeout==2.4.0",
+            "virtualenv==21.15.11",
         ]
     ]
-    assert (house / "requirements.txt").read_text() == "toil==9.6.0\n"
+    assert (house / "requirements.txt").read_text() == LISTED
     assert said and "toil==9.6.0" in said[0]
 
 
