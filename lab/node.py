@@ -107,11 +107,13 @@ class Node:
         script = 'mkdir -p "$(dirname "$1")" && cat > "$1"'
         self.exec(["sh", "-c", script, "write", path], user=user, input=text)
 
-    def logs(self, tail: int | None = None) -> str:
-        """The container's output (stdout and stderr)."""
+    def logs(self, tail: int | None = None, since: str | None = None) -> str:
+        """The container's output (stdout and stderr), all or its last lines, or since a time (RFC 3339)."""
         argv = [docker.DOCKER, "logs"]
         if tail is not None:
             argv += ["--tail", str(tail)]
+        if since is not None:
+            argv += ["--since", since]
         result = process.run([*argv, self.container_id], check=False)
         return result.stdout + result.stderr
 

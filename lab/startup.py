@@ -16,8 +16,10 @@ settings did not change is left as it is ("already up").
 from __future__ import annotations
 
 import contextlib
+import fcntl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from innode.layout import LEADER
 from lab import base_image, docker, image, remembered, wheelhouse
@@ -100,8 +102,27 @@ def check(lab: Lab, steps: Steps) -> Checked:
     return Checked(engine, batch_system, why, workers, platform, package)
 
 
+@contextlib.contextmanager
+def building(root: Path) -> Iterator[None]:
+    """One `lab up` at a time builds images and resolves wheelhouses in a checkout (two labs
+    brought up at once, as `make test` does, would otherwise resolve into the same folders)."""
+    lock = root / "build" / ".lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def images(lab: Lab, checked: Checked, steps: Steps) -> str:
     """Build what is missing, from the base image to the node image; the node image's tag."""
+    with building(lab.config.root):
+        return _images(lab, checked, steps)
+
+
+def _images(lab: Lab, checked: Checked, steps: Steps) -> str:
     config, architecture = lab.config, checked.engine.architecture
     with steps.step(f"base image {config.base_image}") as step:
         step.outcome = base_image.ensure_base_image(config, step.say)

@@ -57,7 +57,8 @@ def test_config(batch_system: str = "slurm") -> LabConfig:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run each lab test on every batch system it is for; Mesos tests are marked `mesos`."""
+    """Run each lab test on every batch system it is for; Mesos tests are marked `mesos`
+    (`make test` runs them in a pytest of their own, beside the rest)."""
     if "lab" not in metafunc.fixturenames:
         return
     marker = metafunc.definition.get_closest_marker("backends")

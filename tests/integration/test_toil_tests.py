@@ -34,6 +34,7 @@ def test_what_toils_appliance_tests_expect_holds_on_the_nodes(lab: Lab) -> None:
 
 
 def test_toils_own_restart_test_passes_on_the_lab(cli: Cli, lab: Lab, tmp_path: Path) -> None:
+    before = set(lab.leader.exec(["ls", "-A", "/data"]).stdout.split())
     run = cli(
         "toil-tests", "--family", "appliance", "--results", str(tmp_path), "-k", "testRestart",
         env={"LAB_REUSE": "1"},
@@ -55,4 +56,4 @@ def test_toils_own_restart_test_passes_on_the_lab(cli: Cli, lab: Lab, tmp_path: 
     # The lab as it was: every agent offers again, and /data holds nothing of the test.
     assert all(state.ready for state in lab.worker_states())
     left = set(lab.leader.exec(["ls", "-A", "/data"]).stdout.split())
-    assert not left - leftovers.LAB_OWNED, left
+    assert not left - before - leftovers.LAB_OWNED, left - before
