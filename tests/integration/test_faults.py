@@ -154,7 +154,7 @@ def test_a_finish_the_master_reports_itself_ends_toils_leader(healed: Lab, kind:
     made = MASTER_MADE_FINISH.findall(lab.leader.logs(since=since))
     finished = sorted({a.leaf for a in run.attempts() if a.finished is not None})
     assert finished == list(range(run.leaves)), run.attempts()
-    line = f"mesos: {kind}: {len(made)} finishes reported by the master itself; Toil's leader: {ended.returncode}"
+    line = f"mesos: {kind}: {len(made)} finishes reported by the master; Toil's leader: {ended.returncode}"
     print("\n" + line)
     RESULTS.mkdir(parents=True, exist_ok=True)
     with (RESULTS / "recovery.txt").open("a") as log:
