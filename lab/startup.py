@@ -157,9 +157,10 @@ def up(lab: Lab, steps: Steps | None = None) -> UpPlan:
     checked = check(lab, steps)
     node_image = images(lab, checked, steps)
     workers, cpus, batch_system = checked.workers, checked.engine.cpus, checked.batch_system
-    before = {n.name: n.container_id for n in lab.nodes()}
+    existing = lab.nodes()
+    before = {n.name: n.container_id for n in existing}
     with steps.step(f"start leader + {workers} workers on {batch_system}") as step:
-        stale = [n.name for n in lab.nodes() if n.image != node_image]
+        stale = [n.name for n in existing if n.image != node_image]
         if stale:
             step.say(
                 f"the node image changed to {node_image}: {', '.join(stale)} are recreated; volumes are kept"

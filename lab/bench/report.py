@@ -102,7 +102,15 @@ def format_report(result: BenchResult) -> str:
     lines += [
         f"  {b.batch_system}: not measured: {b.not_measured}" for b in result.backends if b.not_measured
     ]
-    lines += [
+    lines += _startup(measured)
+    if any(b.runs for b in measured):
+        lines += _jobs(measured, result.jobs)
+    lines += _memory(measured)
+    return "\n".join(lines)
+
+
+def _startup(measured: list[BackendBench]) -> list[str]:
+    lines = [
         "",
         f"a) start-up, image built     lab up   no-op containers   ratio   target <= {STARTUP_RATIO_TARGET}x",
     ]
@@ -115,18 +123,21 @@ def format_report(result: BenchResult) -> str:
             )
             if s.steps:
                 lines.append("     " + "; ".join(f"{title} {seconds:.2f} s" for title, seconds in s.steps))
+    return lines
+
+
+def _jobs(measured: list[BackendBench], jobs: int) -> list[str]:
     names = [b.batch_system for b in measured]
     header = "".join(f"{name:>10}" for name in names) + f"{SINGLE_MACHINE:>16}"
-    lines += [
+    lines = [
         "",
-        f"{f'b) {result.jobs} trivial jobs (median)':<33}{header}    ratio   target <= {JOBS_RATIO_TARGET}x",
+        f"{f'b) {jobs} trivial jobs (median)':<33}{header}    ratio   target <= {JOBS_RATIO_TARGET}x",
     ]
     for b in measured:
         cells = "".join(
             f"{_fmt(median(b.walls(name))) if name == b.batch_system else '':>10}" for name in names
         )
-        rounds = len({run.round for run in b.runs})
-        label = f"   on the {b.batch_system} lab, {rounds} rounds"
+        label = f"   on the {b.batch_system} lab, {len({run.round for run in b.runs})} rounds"
         lines.append(
             f"{label:<33}{cells}{_fmt(median(b.walls(SINGLE_MACHINE))):>16}   {_ratio(b.jobs_ratio):>6}   "
             f"{_verdict(b.jobs_ratio, JOBS_RATIO_TARGET)}"
@@ -135,7 +146,11 @@ def format_report(result: BenchResult) -> str:
             each = ", ".join(f"{w:.1f}" for w in b.walls(name))
             cpu = median([sum(r.cpu_s.values()) for r in b.runs if r.batch_system == name])
             lines.append(f"     {name}: rounds {each} s; CPU used by the lab (median) {_fmt(cpu)}")
-    lines += ["", f"c) idle worker memory (docker stats), target < {IDLE_MEMORY_TARGET_MIB:g} MiB"]
+    return lines
+
+
+def _memory(measured: list[BackendBench]) -> list[str]:
+    lines = ["", f"c) idle worker memory (docker stats), target < {IDLE_MEMORY_TARGET_MIB:g} MiB"]
     for b in measured:
         worst = b.worst_worker_mib
         ok = None if worst is None else worst < IDLE_MEMORY_TARGET_MIB
@@ -145,4 +160,4 @@ def format_report(result: BenchResult) -> str:
             if sample:
                 each = ", ".join(f"{m.node} {m.used_mib:.1f} ({m.resident_mib:.1f} resident)" for m in sample)
                 lines.append(f"     {label}: {each} MiB")
-    return "\n".join(lines)
+    return lines
