@@ -34,9 +34,6 @@ MASTER_WORK_DIR = f"{MESOS_DIR}/master"
 AGENT_WORK_DIR = f"{MESOS_DIR}/agent"
 # Where an agent keeps its executors' sandboxes (stdout and stderr of each task).
 SANDBOXES_DIR = f"{AGENT_WORK_DIR}/slaves"
-# Written by images/mesos/install-mesos: where the package put the daemons and the
-# launcher's helpers. Not MESOS_* names: Mesos reads those as flags.
-INSTALL_ENV_FILE = "/etc/toil-lab/mesos.env"
 # Mesos starts executors with a clean environment, and Toil's executor command is the
 # bare name `_toil_mesos_executor`: its PATH must include where Toil's scripts are.
 EXECUTOR_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -17,7 +17,6 @@ DEFAULT_TOIL_VERSION = "9.6.0"
 DEFAULT_BASE_IMAGE = "debian:bookworm-slim"
 # The Python of the node image's distribution: wheels are resolved for it.
 IMAGE_PYTHON = "3.11"
-IMAGE_REPOSITORY = "toil-lab/node"
 # Installed beside Toil in every node (and in `lab toil-tests`' runner): Toil's own tests
 # run with pytest in a worker, under pytest-timeout as in Toil's own development setup
 # (a hung Toil test must end), and its appliance tests make a virtualenv on the leader.

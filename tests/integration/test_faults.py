@@ -140,8 +140,9 @@ def test_a_finish_the_master_reports_itself_ends_toils_leader(healed: Lab, kind:
     a TASK_FINISHED that the master makes itself, with no wallTime label; Toil's Mesos scheduler
     asserts one (statusUpdate: `assert wallTime is not None`) and its leader ends. Whether the
     master makes one is a race (the executor's own update may get through first): whenever the
-    master's log shows one, Toil's leader ended, with every leaf finished, and `--restart`
-    completes the workflow without running one again; when it shows none, the run succeeds."""
+    master's log shows one, Toil's leader ended on that assertion (leaves not yet launched then
+    never ran: seen in CI) and `--restart` completes the workflow without running again a leaf
+    that had finished; when it shows none, the run succeeds with every leaf finished."""
     lab = healed
     since = datetime.now(timezone.utc).isoformat()
     run = LeavesRun(lab, seconds=3, extra=["--clean", "never"]).start()
@@ -152,15 +153,19 @@ def test_a_finish_the_master_reports_itself_ends_toils_leader(healed: Lab, kind:
         fault.heal(lab, victim)
     ended = run.wait()
     made = MASTER_MADE_FINISH.findall(lab.leader.logs(since=since))
-    finished = sorted({a.leaf for a in run.attempts() if a.finished is not None})
-    assert finished == list(range(run.leaves)), run.attempts()
-    line = f"mesos: {kind}: {len(made)} finishes reported by the master; Toil's leader: {ended.returncode}"
+    seen = run.attempts()
+    finished = sorted({a.leaf for a in seen if a.finished is not None})
+    line = (
+        f"mesos: {kind}: {len(made)} finishes reported by the master; Toil's leader: "
+        f"{ended.returncode}; leaves finished: {len(finished)}/{run.leaves}"
+    )
     print("\n" + line)
     RESULTS.mkdir(parents=True, exist_ok=True)
     with (RESULTS / "recovery.txt").open("a") as log:
         log.write(line + "\n")
     if not made:
         assert ended.returncode == 0, ended.stderr[-3000:]
+        assert finished == list(range(run.leaves)), seen
         return
     assert ended.returncode != 0, "Toil's leader went on after a TASK_FINISHED without wallTime"
     assert "assert wallTime is not None" in ended.stderr, ended.stderr[-3000:]

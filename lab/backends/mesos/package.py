@@ -34,7 +34,6 @@ DAEMONS = ("mesos-master", "mesos-agent")
 # The posix launcher runs this helper from --launcher_dir (libexec/mesos).
 LAUNCHER_HELPER = "mesos-containerizer"
 AR_MAGIC = b"!<arch>\n"
-TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar.xz", ".tar.bz2", ".tar")
 # Debian's names for the image's architectures, and the names in tarball file names.
 ARCHITECTURE_ALIASES = {"amd64": {"amd64", "x86_64"}, "arm64": {"arm64", "aarch64"}}
 HOW_TO_GET = "README.md, 'Mesos', says how to get one (AVENTER's packages, or a build of Apache Mesos)"
