@@ -83,6 +83,7 @@ def inject(lab: Lab, kind: str, name: str) -> Fault:
         return Fault(kind, name)
     if kind == "partition":
         network = lab_network(lab)
+        keep_resolvable(lab, node, network)
         docker.disconnect(network, node.container_id)
         return Fault(kind, name, f"off {network}")
     if kind == "restart-scheduler":
@@ -105,6 +106,39 @@ def kill_toil_leader(lab: Lab) -> Fault:
     return Fault("kill-leader", LEADER, record.job_store)
 
 
+# Marks the /etc/hosts lines that keep a cut-off node's name resolvable on the others.
+PINNED = "# toil-lab: kept while cut off"
+
+
+def keep_resolvable(lab: Lab, victim: Node, network: str) -> None:
+    """Pin the victim's address under its name in the other running nodes' /etc/hosts.
+
+    A partition cuts a host off the network, not out of DNS; but Docker's DNS forgets a
+    container that leaves the network. Without this, Toil's Mesos scheduler, which resolves
+    every offer's hostname, raises in its offer callback during the partition, and pymesos
+    drops and renews its subscription dozens of times a second, losing the master's TASK_LOST.
+    """
+    settings = victim.inspect().get("NetworkSettings", {}).get("Networks") or {}
+    address = str((settings.get(network) or {}).get("IPAddress") or "")
+    if not address:
+        raise LabError(f"{victim.name} has no address on {network}: is it already cut off?")
+    line = f"{address} {victim.name} {PINNED}"
+    for node in lab.nodes():
+        if node.running and node.name != victim.name:
+            node.exec(["sh", "-c", 'printf "%s\\n" "$1" >> /etc/hosts', "pin", line], user="root")
+
+
+def forget_pinned(lab: Lab, name: str) -> None:
+    """Remove the pins keep_resolvable left for `name` (Docker's DNS knows it again)."""
+    # /etc/hosts is a bind mount: rewritten in place, never replaced (as sed -i would).
+    script = (
+        'grep -vF -- "$1" /etc/hosts > /tmp/hosts.lab; cat /tmp/hosts.lab > /etc/hosts; rm -f /tmp/hosts.lab'
+    )
+    for node in lab.nodes():
+        if node.running and node.name != name:
+            node.exec(["sh", "-c", script, "forget", f" {name} {PINNED}"], user="root")
+
+
 def heal(lab: Lab, name: str) -> list[str]:
     """Undo every lasting fault of a node; what was undone."""
     node = lab.node(name)
@@ -120,6 +154,7 @@ def heal(lab: Lab, name: str) -> list[str]:
         network = lab_network(lab)
         if not connected(current, network):
             docker.connect(network, current.container_id, aliases=[name])
+            forget_pinned(lab, name)
             lab.backend.rejoin(current)
             undone.append(f"reconnected to {network}")
     return undone

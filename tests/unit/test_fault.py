@@ -118,15 +118,32 @@ def test_inject_pause_pauses_the_container(fake_run: FakeRun) -> None:
     assert found == Fault("pause", "worker-1")
 
 
-def test_inject_partition_disconnects_from_the_lab_network(fake_run: FakeRun) -> None:
+def test_inject_partition_keeps_the_name_resolvable_then_disconnects(fake_run: FakeRun) -> None:
+    """A real partition leaves the host in DNS: its address is pinned in the other running
+    nodes' /etc/hosts (not a paused one's) before Docker's DNS forgets it."""
     fake_run.on("docker", "network", "ls", stdout=f"{NETWORK}\n")
+    addressed = json.dumps([{"NetworkSettings": {"Networks": {NETWORK: {"IPAddress": "192.168.0.4"}}}}])
+    fake_run.on("docker", "inspect", stdout=addressed)
+    fake_run.on("docker", "exec")
     fake_run.on("docker", "network", "disconnect")
-    found = fault.inject(lab(node("worker-3")), "partition", "worker-3")
+    the_lab = lab(node("leader"), node("worker-1", "paused"), node("worker-3"))
+    found = fault.inject(the_lab, "partition", "worker-3")
+    pin = ["sh", "-c", 'printf "%s\\n" "$1" >> /etc/hosts', "pin", f"192.168.0.4 worker-3 {fault.PINNED}"]
     assert fake_run.argvs == [
         NETWORK_LS,
+        ["docker", "inspect", IDS["worker-3"]],
+        ["docker", "exec", "--user", "root", IDS["leader"], *pin],
         ["docker", "network", "disconnect", "--force", NETWORK, IDS["worker-3"]],
     ]
     assert found == Fault("partition", "worker-3", f"off {NETWORK}")
+
+
+def test_inject_partition_of_a_node_without_an_address_changes_nothing(fake_run: FakeRun) -> None:
+    fake_run.on("docker", "network", "ls", stdout=f"{NETWORK}\n")
+    fake_run.on("docker", "inspect", stdout=inspect_output())
+    with pytest.raises(LabError, match="worker-3 has no address on t_lab"):
+        fault.inject(lab(node("leader"), node("worker-3")), "partition", "worker-3")
+    assert fake_run.argvs == [NETWORK_LS, ["docker", "inspect", IDS["worker-3"]]]
 
 
 def test_inject_partition_without_a_network_says_the_lab_is_not_up(fake_run: FakeRun) -> None:
@@ -211,16 +228,21 @@ def test_heal_starts_an_exited_node(fake_run: FakeRun) -> None:
     assert not any(argv[:3] == ["docker", "network", "connect"] for argv in fake_run.argvs)
 
 
-def test_heal_reconnects_a_partitioned_node_under_its_name(fake_run: FakeRun) -> None:
+def test_heal_reconnects_a_partitioned_node_under_its_name_and_unpins_it(fake_run: FakeRun) -> None:
     fake_run.on("docker", "network", "ls", stdout=f"{NETWORK}\n")
     fake_run.on("docker", "inspect", stdout=inspect_output())
     fake_run.on("docker", "network", "connect")
-    assert fault.heal(lab(node("worker-3")), "worker-3") == [f"reconnected to {NETWORK}"]
-    assert fake_run.argvs == [
+    fake_run.on("docker", "exec")
+    the_lab = lab(node("leader"), node("worker-3"))
+    assert fault.heal(the_lab, "worker-3") == [f"reconnected to {NETWORK}"]
+    assert fake_run.argvs[:3] == [
         NETWORK_LS,
         ["docker", "inspect", IDS["worker-3"]],
         ["docker", "network", "connect", "--alias", "worker-3", NETWORK, IDS["worker-3"]],
     ]
+    unpin = fake_run.argvs[3]
+    assert unpin[:5] == ["docker", "exec", "--user", "root", IDS["leader"]]
+    assert unpin[-1] == f" worker-3 {fault.PINNED}"
 
 
 def test_heal_of_a_healthy_node_does_nothing(fake_run: FakeRun) -> None:
