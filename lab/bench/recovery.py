@@ -22,7 +22,7 @@ from lab.bench.run import BenchOptions, bench_config
 from lab.cluster import Lab
 from lab.config import BATCH_SYSTEMS, project_root
 from lab.errors import LabError
-from lab.leaves import LEAVES, SECONDS, LeavesRun, expectation, strike
+from lab.leaves import LEAVES, LeavesRun, expectation, seconds_for, strike
 from lab.startup import running_lab
 
 DEFAULT_LAB = "toil-lab-bench-faults"
@@ -98,19 +98,22 @@ def format_report(found: Sequence[Recovery]) -> str:
     """The recovery table: per batch system, per fault, what the leaves' own logs show."""
     if not found:
         return "no faults measured"
-    lines = [f"Recovery per fault kind ({LEAVES} leaves of {SECONDS:g} s each), from the leaves' own logs"]
+    lines = [
+        f"Recovery per fault kind ({LEAVES} leaves; LEAF: how long each lasts), from the leaves' own logs"
+    ]
     for batch_system in dict.fromkeys(r.batch_system for r in found):
         mine = [r for r in found if r.batch_system == batch_system]
         lines += [
             "",
             f"{batch_system} (the same workflow without a fault: {mine[0].baseline:.1f} s)",
-            f"{'FAULT':<19}{'RERUN AFTER':>12}{'DONE AFTER':>12}{'ATTEMPTS':>10}{'FINISHES':>10}  "
+            f"{'FAULT':<19}{'LEAF':>8}{'RERUN AFTER':>12}{'DONE AFTER':>12}{'ATTEMPTS':>10}{'FINISHES':>10}  "
             "FINISHED TWICE   FILE-STORE OUTPUTS   EXPECTATION",
         ]
         for r in mine:
             twice = ", ".join(f"leaf {leaf}" for leaf in r.doubled) or "none"
             lines.append(
-                f"{r.kind:<19}{_seconds(r.rerun_after):>12}{_seconds(r.finished_after):>12}{r.attempts:>10}"
+                f"{r.kind:<19}{_seconds(seconds_for(r.kind, r.batch_system)):>8}"
+                f"{_seconds(r.rerun_after):>12}{_seconds(r.finished_after):>12}{r.attempts:>10}"
                 f"{r.finishes:>10}  {twice:<16} {'one per leaf' if r.file_store_outputs else 'WRONG':<20} "
                 f"{'met' if not r.problems else 'NOT MET'}"
             )

@@ -7,7 +7,7 @@ from typing import Any
 
 from lab.attempts import Attempt
 from lab.bench.recovery import Recovery, format_report
-from lab.leaves import LEAVES, SECONDS, LeavesRun
+from lab.leaves import LEAVES, LeavesRun
 from lab.node import Node
 
 from .fakes import FakeRun
@@ -105,17 +105,33 @@ def test_the_table_says_per_batch_system_what_the_leaves_logs_show() -> None:
     lines = report.splitlines()
     assert (
         lines[0]
-        == f"Recovery per fault kind ({LEAVES} leaves of {SECONDS:g} s each), from the leaves' own logs"
+        == f"Recovery per fault kind ({LEAVES} leaves; LEAF: how long each lasts), from the leaves' own logs"
     )
     assert "slurm (the same workflow without a fault: 25.0 s)" in lines
     assert "mesos (the same workflow without a fault: 31.0 s)" in lines
     kill = next(line for line in lines if line.startswith("kill "))
-    assert kill.split() == ["kill", "30.0", "s", "45.0", "s", "7", "6", "none", "one", "per", "leaf", "met"]
+    assert kill.split() == [
+        "kill",
+        "12.0",
+        "s",
+        "30.0",
+        "s",
+        "45.0",
+        "s",
+        "7",
+        "6",
+        "none",
+        "one",
+        "per",
+        "leaf",
+        "met",
+    ]
     pause = next(line for line in lines if line.startswith("pause "))
     assert "leaf 2" in pause and pause.endswith("met")
     assert "  leaf 2: woke" in lines
     restart = next(line for line in lines if line.startswith("restart-scheduler "))
     assert restart.endswith("NOT MET")
+    assert restart.split()[1:3] == ["20.0", "s"], "Mesos's cut-off faults use longer leaves"
     assert "  restart-scheduler: leaf 0 should have run once" in lines
 
 
