@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from innode.layout import LAB_USER, LEADER
 from lab import docker
@@ -47,10 +48,15 @@ def lab_network(lab: Lab) -> str:
     return names[0]
 
 
+def networks(node: Node) -> dict[str, Any]:
+    """The Docker networks the node is attached to, with its settings on each (its address)."""
+    found: dict[str, Any] = node.inspect().get("NetworkSettings", {}).get("Networks") or {}
+    return found
+
+
 def connected(node: Node, network: str) -> bool:
     """True when the node is attached to the network."""
-    networks = node.inspect().get("NetworkSettings", {}).get("Networks") or {}
-    return network in networks
+    return network in networks(node)
 
 
 def faults_in_force(lab: Lab) -> list[Fault]:
@@ -118,14 +124,11 @@ def keep_resolvable(lab: Lab, victim: Node, network: str) -> None:
     every offer's hostname, raises in its offer callback during the partition, and pymesos
     drops and renews its subscription dozens of times a second, losing the master's TASK_LOST.
     """
-    settings = victim.inspect().get("NetworkSettings", {}).get("Networks") or {}
-    address = str((settings.get(network) or {}).get("IPAddress") or "")
+    address = str((networks(victim).get(network) or {}).get("IPAddress") or "")
     if not address:
         raise LabError(f"{victim.name} has no address on {network}: is it already cut off?")
     line = f"{address} {victim.name} {PINNED}"
-    for node in lab.nodes():
-        if node.running and node.name != victim.name:
-            node.exec(["sh", "-c", 'printf "%s\\n" "$1" >> /etc/hosts', "pin", line], user="root")
+    _as_root_on_the_others(lab, victim.name, ["sh", "-c", 'printf "%s\\n" "$1" >> /etc/hosts', "pin", line])
 
 
 def forget_pinned(lab: Lab, name: str) -> None:
@@ -134,9 +137,14 @@ def forget_pinned(lab: Lab, name: str) -> None:
     script = (
         'grep -vF -- "$1" /etc/hosts > /tmp/hosts.lab; cat /tmp/hosts.lab > /etc/hosts; rm -f /tmp/hosts.lab'
     )
+    _as_root_on_the_others(lab, name, ["sh", "-c", script, "forget", f" {name} {PINNED}"])
+
+
+def _as_root_on_the_others(lab: Lab, name: str, argv: list[str]) -> None:
+    """Run argv as root on every running node but `name` (a paused node cannot exec)."""
     for node in lab.nodes():
         if node.running and node.name != name:
-            node.exec(["sh", "-c", script, "forget", f" {name} {PINNED}"], user="root")
+            node.exec(argv, user="root")
 
 
 def heal(lab: Lab, name: str) -> list[str]:
