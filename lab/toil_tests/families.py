@@ -17,6 +17,7 @@ anything else is a failure to run them.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -136,9 +137,9 @@ class Outcome:
     junit: Path
     log: Path
 
-    @property
+    @functools.cached_property
     def rows(self) -> list[table.Row]:
-        """The family's table rows (none when pytest wrote no junit XML)."""
+        """The family's table rows (none when pytest wrote no junit XML), read once."""
         return table.read(self.family.name, self.junit) if self.junit.exists() else []
 
     @property

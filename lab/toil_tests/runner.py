@@ -131,9 +131,14 @@ def verdict(outcomes: Sequence[Outcome]) -> tuple[int, list[str]]:
     return code, notes
 
 
+def all_rows(outcomes: Sequence[Outcome]) -> list[table.Row]:
+    """Every family's table rows, in order."""
+    return [row for outcome in outcomes for row in outcome.rows]
+
+
 def summary(lab: Lab, outcomes: Sequence[Outcome], notes: Sequence[str]) -> str:
     """summary.md: the table and where everything is."""
-    rows = [row for outcome in outcomes for row in outcome.rows]
+    rows = all_rows(outcomes)
     config = lab.config
     toil = (
         f"TOIL_SOURCE={config.toil_source}" if config.toil_source else f"TOIL_VERSION={config.toil_version}"
@@ -163,7 +168,7 @@ def run(config: LabConfig, reuse: bool, request: Request, say: Say = print_line)
         outcomes = [run_family(lab, family, request, say) for family in request.families]
         code, notes = verdict(outcomes)
         (results / "summary.md").write_text(summary(lab, outcomes, notes))
-    rows = [row for outcome in outcomes for row in outcome.rows]
+    rows = all_rows(outcomes)
     print(f"\nToil's tests on lab {config.name!r}: {table.counts(rows)}")
     print(table.render(rows))
     for note in notes:
