@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import io
+import os
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -177,6 +178,28 @@ def test_a_folder_holding_an_install_tree_is_packed(tmp_path: Path) -> None:
     assert package.kind == TREE
     assert package.prefix == "mesos-install"
     assert package.path.parent == tmp_path / "cache" / "trees"
+
+
+def test_a_folder_is_packed_to_the_same_bytes_on_every_resolve(tmp_path: Path) -> None:
+    folder = tmp_path / "mesos-install"
+    for name in TREE_FILES:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"\x7fELF")
+    (folder / "lib" / "libmesos.so").symlink_to("libmesos-1.12.0.so")
+    first = mesos_package.resolve(str(folder), tmp_path / "cache", "amd64")
+    first_bytes = first.path.read_bytes()
+    first.path.unlink()  # packed again from scratch, a second later by the files' clocks
+    for path in folder.rglob("*"):
+        os.utime(path, (10**9, 10**9), follow_symlinks=False)
+    second = mesos_package.resolve(str(folder), tmp_path / "cache", "amd64")
+    assert (second.path, second.sha256) == (first.path, first.sha256)
+    assert second.path.read_bytes() == first_bytes
+    with tarfile.open(second.path) as packed:
+        link = packed.getmember("mesos-install/lib/libmesos.so")
+    assert link.issym() and link.linkname == "libmesos-1.12.0.so"
+    (folder / "sbin" / "mesos-master").write_bytes(b"\x7fELF, rebuilt")
+    third = mesos_package.resolve(str(folder), tmp_path / "cache", "amd64")
+    assert third.sha256 != first.sha256
 
 
 def test_a_folder_without_mesos(tmp_path: Path) -> None:

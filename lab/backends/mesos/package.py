@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import process
+from lab import process, tarball
 from lab.errors import ConfigError, LabError
 
 DEB = "deb"
@@ -135,17 +135,17 @@ def download(url: str, cache: Path) -> Path:
 
 
 def pack_tree(folder: Path, cache: Path) -> Path:
-    """A folder that holds a Mesos install tree, as a tarball the image build can copy."""
-    members = [str(p.relative_to(folder)) for p in folder.rglob("*")]
-    prefix = tree_prefix(members)
+    """A folder that holds a Mesos install tree, as a tarball the image build can copy.
+
+    Named by the digest of its files (lab/tarball.py): an unchanged folder is not packed
+    again, and its tarball's bytes, so the Mesos runtime's tag, stay the same.
+    """
+    files = tarball.tree_files(folder)
+    prefix = tree_prefix(str(p.relative_to(folder)) for p in files)
     if prefix is None:
-        raise ConfigError(_not_mesos(str(folder), "a folder", members))
-    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
-    target = cache / "trees" / f"{folder.name}-{digest}.tar.gz"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(target, "w:gz") as archive:
-        archive.add(folder, arcname=folder.name)
-    return target
+        raise ConfigError(_not_mesos(str(folder), "a folder", [str(p.relative_to(folder)) for p in files]))
+    name = tarball.files_digest(folder, files)[:16]
+    return tarball.pack(folder, files, cache / "trees" / f"{folder.name}-{name}.tar.gz")
 
 
 def inspect(path: Path, source: str, architecture: str) -> MesosPackage:
