@@ -19,14 +19,14 @@ BOTH = mkdir -p $(RESULTS); \
 NODE ?= leader
 
 # The lab's settings reach `lab` through the environment (see README.md).
-export LAB_NAME WORKERS BATCH_SYSTEM MESOS_PACKAGE MESOS_EXTRA_PACKAGES TOIL_VERSION TOIL_SOURCE BASE_IMAGE WORKER_MEMORY SLOTS_PER_CPU LAB_REUSE REQUIRE_MESOS TOIL_TESTS_LAB_NAME
+export LAB_NAME WORKERS BATCH_SYSTEM MESOS_PACKAGE MESOS_EXTRA_PACKAGES MESOS_SOURCE TOIL_VERSION TOIL_SOURCE BASE_IMAGE WORKER_MEMORY SLOTS_PER_CPU LAB_REUSE REQUIRE_MESOS TOIL_TESTS_LAB_NAME
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab-up lab-down lab-clean status logs shell export-logs test test-unit test-integration test-fast test-faults test-mesos toil-tests bench lint
+.PHONY: help venv mesos lab-up lab-down lab-clean status logs shell export-logs test test-unit test-integration test-fast test-faults test-mesos toil-tests bench lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
-	@echo "  options: WORKERS=N (default 3)  BATCH_SYSTEM=auto|slurm|mesos  MESOS_PACKAGE=path-or-URL  LAB_NAME=name (default toil-lab)  NODE=worker-2"
+	@echo "  options: WORKERS=N (default 3)  BATCH_SYSTEM=auto|slurm|mesos  MESOS_PACKAGE=path-or-URL  MESOS_SOURCE=path-or-URL  LAB_NAME=name (default toil-lab)  NODE=worker-2"
 
 venv: $(VENV)/.installed ## create the project's virtualenv (.venv) with the lab CLI
 
@@ -37,6 +37,9 @@ $(VENV)/.installed: pyproject.toml
 	# Toil itself, at the version the image pins, for the unit tests of the in-node plugin.
 	$(VENV)/bin/pip install --quiet "toil==$$($(VENV)/bin/python -c 'import lab.config as c; print(c.DEFAULT_TOIL_VERSION)')"
 	@touch $@
+
+mesos: venv ## build Apache Mesos from source once (~40 min on 2 cores); new labs then run on Mesos (MESOS_SOURCE=path-or-URL)
+	$(LAB) build-mesos
 
 lab-up: venv ## build what is missing, start the lab, return when every worker is ready
 	$(LAB) up

@@ -38,7 +38,10 @@ DEFAULT_WORKER_MEMORY_MB = 3072
 # makes a fan-out wider than a worker's CPUs use the other workers (README.md, 'Mesos').
 DEFAULT_SLOTS_PER_CPU = {"slurm": 4, "mesos": 1}
 BATCH_SYSTEMS = ("slurm", "mesos")
-# BATCH_SYSTEM=auto (the default): Mesos when MESOS_PACKAGE names a Mesos build, else Slurm.
+# What a Mesos build from source (`make mesos`) takes on a 2-core machine like CI's, measured.
+MESOS_BUILD_MINUTES = 40
+# BATCH_SYSTEM=auto (the default): Mesos when MESOS_PACKAGE names a Mesos build, a lab remembers
+# one, or `make mesos` built one here (lab/remembered.py); else Slurm.
 AUTO = "auto"
 BATCH_SYSTEM_CHOICES = (AUTO, *BATCH_SYSTEMS)
 
@@ -74,6 +77,10 @@ class LabConfig:
     compose_command: tuple[str, ...] | None = None  # None: detect v2, then v1
     # The lab whose memory gave mesos_package (lab/remembered.py), when the environment did not.
     remembered_from: str | None = None
+    # mesos_package is the newest Mesos that `lab build-mesos` built in this checkout (build/mesos/built/).
+    mesos_built_here: bool = False
+    # Where `lab build-mesos` takes Mesos's source from (MESOS_SOURCE); None: its default URL.
+    mesos_source: str | None = None
     root: Path = field(default_factory=project_root)
 
     @property
@@ -114,6 +121,7 @@ class LabConfig:
             batch_system=parse_batch_system(env.get("BATCH_SYSTEM") or AUTO),
             mesos_package=(env.get("MESOS_PACKAGE") or "").strip() or None,
             mesos_extra_packages=_parse_package_names(env.get("MESOS_EXTRA_PACKAGES") or ""),
+            mesos_source=(env.get("MESOS_SOURCE") or "").strip() or None,
             toil_version=_check_toil_version(env.get("TOIL_VERSION") or DEFAULT_TOIL_VERSION),
             toil_source=None if source is None else _check_toil_source(source),
             base_image=env.get("BASE_IMAGE") or DEFAULT_BASE_IMAGE,
@@ -159,19 +167,27 @@ def choose_batch_system(config: LabConfig) -> tuple[str, str]:
     package = f"MESOS_PACKAGE={config.mesos_package}"
     if config.remembered_from is not None:
         package += f" (remembered from the last `lab up` of lab {config.remembered_from!r})"
+    if config.mesos_built_here:
+        package = f"the Mesos that `make mesos` built, {config.mesos_package}"
     if config.batch_system == "mesos":
         if config.mesos_package is None:
             raise ConfigError(
-                "BATCH_SYSTEM=mesos needs a Mesos build, and none is reachable from a package "
-                "index: set MESOS_PACKAGE to a Mesos .deb (e.g. aventer-mesos) or to a .tar.gz of a "
-                "Mesos install tree, as a path or URL (README.md, 'Mesos'). Nothing was started."
+                "BATCH_SYSTEM=mesos needs a Mesos build, and no package index carries one: run "
+                f"`make mesos` once (it builds Mesos from source, about {MESOS_BUILD_MINUTES} minutes on "
+                "2 cores; BATCH_SYSTEM=auto then picks it up), or set MESOS_PACKAGE to a Mesos .deb or "
+                "a .tar.gz of a Mesos install tree, as a path or URL (docs/mesos.md). Nothing was started."
             )
         return "mesos", f"BATCH_SYSTEM=mesos, Mesos from {package}"
     if config.batch_system == "slurm":
         return "slurm", "BATCH_SYSTEM=slurm"
+    if config.mesos_built_here:
+        return "mesos", f"BATCH_SYSTEM=auto and there is {package}"
     if config.mesos_package is not None:
         return "mesos", f"BATCH_SYSTEM=auto and {package} is set"
-    return "slurm", "BATCH_SYSTEM=auto and no MESOS_PACKAGE is set (set one to run on Mesos)"
+    return (
+        "slurm",
+        "BATCH_SYSTEM=auto and there is no Mesos build (`make mesos` builds one; MESOS_PACKAGE names one)",
+    )
 
 
 def _parse_package_names(text: str) -> tuple[str, ...]:

@@ -1,8 +1,9 @@
 """What a lab remembers of its last `lab up`: its batch system and its Mesos build.
 
-A Mesos lab is made with MESOS_PACKAGE; once made, `lab up` (a rescale, or after
-`lab down`), `make test` and the other commands need no variables again. The memory
-is a file in the lab's host-side folder (.lab/NAME/), which `lab clean` deletes.
+A Mesos lab is made with MESOS_PACKAGE, or with the Mesos that `make mesos` built in
+this checkout; once made, `lab up` (a rescale, or after `lab down`), `make test` and
+the other commands need no variables again. The memory is a file in the lab's
+host-side folder (.lab/NAME/), which `lab clean` deletes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import urllib.parse
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from lab.backends.mesos import build as mesos_build
+from lab.base_image import platform_of_name
 from lab.config import AUTO, LabConfig
 
 FILE = "remembered.json"
@@ -65,16 +68,24 @@ def save(config: LabConfig, batch_system: str) -> None:
 
 
 def apply(config: LabConfig, name: str | None = None) -> LabConfig:
-    """The configuration, with the Mesos build that lab `name` remembers where none is given.
+    """The configuration, with the Mesos build that lab `name` remembers where none is given,
+    else the newest that `make mesos` built here.
 
     Only fills what the environment left open: MESOS_PACKAGE unset, and BATCH_SYSTEM
-    auto (or mesos). An explicit BATCH_SYSTEM=slurm or MESOS_PACKAGE always wins.
+    auto (or mesos). An explicit BATCH_SYSTEM=slurm or MESOS_PACKAGE always wins, and so
+    does a lab that remembers being made on Slurm with BATCH_SYSTEM=auto (a Mesos built
+    later does not turn a lab that is up into an error).
     """
     if config.mesos_package is not None or config.batch_system not in (AUTO, "mesos"):
         return config
     memory = load(config, name)
-    if memory is None or memory.batch_system != "mesos" or memory.mesos_package is None:
-        return config
+    if memory is None or memory.mesos_package is None:
+        if memory is not None and memory.batch_system == "slurm" and config.batch_system == AUTO:
+            return config
+        built = mesos_build.newest(config.root, platform_of_name(config.base_image))
+        if built is None:
+            return config
+        return replace(config, mesos_package=str(built), mesos_built_here=True)
     return replace(
         config,
         mesos_package=memory.mesos_package,

@@ -101,7 +101,12 @@ def test_mesos_export_writes_the_master_state(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("env", "chosen", "why"),
     [
-        ({}, "slurm", "BATCH_SYSTEM=auto and no MESOS_PACKAGE is set (set one to run on Mesos)"),
+        (
+            {},
+            "slurm",
+            "BATCH_SYSTEM=auto and there is no Mesos build "
+            "(`make mesos` builds one; MESOS_PACKAGE names one)",
+        ),
         ({"MESOS_PACKAGE": "/p/m.deb"}, "mesos", "BATCH_SYSTEM=auto and MESOS_PACKAGE=/p/m.deb is set"),
         ({"BATCH_SYSTEM": "slurm", "MESOS_PACKAGE": "/p/m.deb"}, "slurm", "BATCH_SYSTEM=slurm"),
         (
@@ -115,9 +120,11 @@ def test_the_auto_choice(env: dict[str, str], chosen: str, why: str) -> None:
     assert choose_batch_system(LabConfig.from_env(env)) == (chosen, why)
 
 
-def test_mesos_without_a_package_says_what_to_set() -> None:
+def test_mesos_without_a_package_says_how_to_get_one() -> None:
     with pytest.raises(ConfigError) as error:
         choose_batch_system(LabConfig.from_env({"BATCH_SYSTEM": "mesos"}))
+    assert "run `make mesos` once" in str(error.value)
+    assert "about 40 minutes on 2 cores" in str(error.value)
     assert "set MESOS_PACKAGE to a Mesos .deb" in str(error.value)
     assert "Nothing was started" in str(error.value)
 
