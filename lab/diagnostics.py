@@ -27,6 +27,8 @@ def export_logs(lab: Lab, directory: Path) -> Path:
     for node in nodes:
         (directory / f"{node.name}.log").write_text(node.logs())
         (directory / f"{node.name}.inspect.json").write_text(node.inspect_json() + "\n")
+    if not nodes:
+        return directory  # no lab: no scheduler (and no backend to ask, e.g. Mesos without a build)
     leader = next((n for n in nodes if n.role == "leader" and n.running), None)
     # The scheduler's view and configuration; on Mesos also the agents' sandboxes.
     lab.backend.export(leader, [n for n in nodes if n.role == "worker"], directory)

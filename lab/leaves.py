@@ -124,10 +124,10 @@ class LeavesRun:
         return wait_until(check, what="a leaf to finish", timeout=120, interval=0.5).value
 
     def file_store_outputs(self) -> list[int]:
-        """The leaves whose outputs the gathering job read back through Toil's file store."""
-        data: list[dict[str, object]] = json.loads(
-            self.lab.leader.read_text(f"{self.record_dir}/outputs.json")
-        )
+        """The leaves whose outputs the gathering job read back through Toil's file store (none
+        when it wrote no record)."""
+        text = self.lab.leader.read_text(f"{self.record_dir}/outputs.json")
+        data: list[dict[str, object]] = json.loads(text) if text is not None else []
         return sorted(int(str(entry["leaf"])) for entry in data)
 
     def placements(self) -> list[Placement]:

@@ -10,7 +10,11 @@ from typing import Any
 from innode.layout import LAB_USER, USER_HOME, worker_order
 from lab import docker, process
 from lab.config import LABEL_BATCH_SYSTEM, LABEL_NODE, LABEL_ROLE
+from lab.errors import CommandFailed
 from lab.process import Result
+
+# read_text's script exits with this when the file does not exist.
+MISSING = 3
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,17 @@ class Node:
         )
         return process.run(command, check=False, capture=False).returncode
 
-    def read_text(self, path: str) -> str:
-        """A file's contents in this node ('' when it does not exist)."""
-        return self.exec(["cat", path], check=False).stdout
+    def read_text(self, path: str) -> str | None:
+        """A file's contents in this node; None when it does not exist; CommandFailed if it cannot be read."""
+        # Existence is tested in the same exec, so "missing" is never mistaken for a read that
+        # failed (a stopped container, a permission): those raise.
+        script = f'test -e "$1" || exit {MISSING}; exec cat -- "$1"'
+        result = self.exec(["sh", "-c", script, "read", path], check=False)
+        if result.returncode == MISSING:
+            return None
+        if result.returncode != 0:
+            raise CommandFailed(result.argv, result.returncode, result.stdout, result.stderr)
+        return result.stdout
 
     def write_text(self, path: str, text: str, *, user: str = LAB_USER) -> None:
         """Write a file in this node (its directory is created)."""

@@ -98,9 +98,17 @@ def toil_argv(
 
 
 def last_run(leader: Node) -> RunRecord | None:
-    """The record of the last run on this lab, if any."""
-    text = leader.read_text(LAST_RUN)
-    if not text.strip():
+    """The record of the last run on this lab; None when no run left one, an error when it cannot be read."""
+    if not leader.running:
+        raise LabError(
+            f"the leader is {leader.state}: the record of the last run ({LAST_RUN}) cannot be read "
+            "while it is not running (`lab heal leader`, or `lab up`)"
+        )
+    try:
+        text = leader.read_text(LAST_RUN)
+    except LabError as error:
+        raise LabError(f"could not read the record of the last run on the leader: {error}") from None
+    if text is None or not text.strip():
         return None
     return RunRecord(**json.loads(text))
 

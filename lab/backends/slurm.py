@@ -99,8 +99,14 @@ class SlurmBackend:
         return None
 
     def configure(self, leader: Node, settings: Sequence[tuple[str, str]]) -> None:
-        conf = set_conf_values(leader.read_text(CONF_PATH), settings)
-        leader.write_text(CONF_PATH, conf, user="root")
+        # A read that failed raises (CommandFailed): slurm.conf is only rewritten from its contents.
+        current = leader.read_text(CONF_PATH)
+        if current is None:
+            raise LabError(
+                f"{CONF_PATH} does not exist on the leader (it renders it when it starts: `lab up`); "
+                "nothing was changed"
+            )
+        leader.write_text(CONF_PATH, set_conf_values(current, settings), user="root")
         leader.exec(["scontrol", "reconfigure"])
 
     def export(self, leader: Node | None, workers: Sequence[Node], directory: Path) -> None:
@@ -112,9 +118,13 @@ class SlurmBackend:
             jobs_text = leader.exec(["scontrol", "show", "jobs"], check=False).stdout
             (directory / "scheduler-nodes.txt").write_text(sinfo.stdout + sinfo.stderr + "\n" + nodes_text)
             (directory / "scheduler-jobs.txt").write_text(jobs_text)
-            (directory / "slurm.conf").write_text(leader.read_text(CONF_PATH))
         except LabError as error:
             (directory / "scheduler-nodes.txt").write_text(f"could not ask the scheduler: {error}\n")
+        try:
+            conf = leader.read_text(CONF_PATH)
+        except LabError as error:
+            conf = f"# could not read {CONF_PATH}: {error}\n"
+        (directory / "slurm.conf").write_text(conf if conf is not None else f"# {CONF_PATH} does not exist\n")
 
     def explain(self, logs: str) -> str:
         return ""

@@ -49,17 +49,22 @@ def status(args: argparse.Namespace, context: Context) -> int:
     """Nodes, roles, container state and health, faults, and the scheduler's view."""
     lab = context.lab()
     nodes = lab.nodes()
+    # No lab, no batch system: a lab's backend comes from its containers, and asking for it
+    # without them would ask for what a new lab would run (BATCH_SYSTEM=mesos: a Mesos build).
+    if not nodes:
+        if args.json:
+            print(json.dumps(status_json(lab.config.name, None, [], {}, "", {}), indent=2))
+        else:
+            print(f"lab {lab.config.name!r} has no containers (`make lab-up` starts it)")
+        return 0
     backend = lab.backend
-    view, missing = scheduler_view(lab, nodes) if nodes else ({}, "")
+    view, missing = scheduler_view(lab, nodes)
     try:
-        faults = {f.node: f for f in fault.faults_in_force(lab)} if nodes else {}
+        faults = {f.node: f for f in fault.faults_in_force(lab)}
     except LabError:
         faults = {}
     if args.json:
         print(json.dumps(status_json(lab.config.name, backend.name, nodes, view, missing, faults), indent=2))
-        return 0
-    if not nodes:
-        print(f"lab {lab.config.name!r} has no containers (`make lab-up` starts it)")
         return 0
     rows = [("NODE", "ROLE", "CONTAINER", "STATE", "HEALTH", "FAULT", "SCHEDULER")]
     for n in nodes:
@@ -81,7 +86,7 @@ def status(args: argparse.Namespace, context: Context) -> int:
 
 def status_json(
     name: str,
-    batch_system: str,
+    batch_system: str | None,
     nodes: list[Node],
     view: dict[str, WorkerState],
     missing: str,

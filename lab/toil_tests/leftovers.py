@@ -48,7 +48,7 @@ def begin(leader: Node) -> tuple[set[str], list[str]]:
     """Before a test: clear what an interrupted test left, note what /data holds; (that, what was cleared)."""
     cleared: list[str] = []
     ledger = leader.read_text(LEDGER)
-    if ledger.startswith(LEDGER_HEADER):
+    if ledger is not None and ledger.startswith(LEDGER_HEADER):
         cleared = remove(leader, made_since(ledger.splitlines()[1:], listing(leader)))
     before = listing(leader) - {LEDGER_NAME}
     leader.write_text(LEDGER, "\n".join([LEDGER_HEADER, *sorted(before)]) + "\n")

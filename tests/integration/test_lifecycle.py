@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
+from pathlib import Path
+
 import pytest
 
 from innode.layout import worker_names
+from lab import process
 from lab.cluster import Lab
+from lab.process import Result
 from tests.integration.conftest import Cli
 
 pytestmark = pytest.mark.integration
@@ -40,16 +46,40 @@ def test_a_changed_worker_count_scales_the_lab(cli: Cli, lab: Lab) -> None:
     assert all(s.ready for s in states)
 
 
-def test_an_edit_of_host_code_leaves_a_running_lab_alone(cli: Cli, lab: Lab) -> None:
+def checkout_with_its_own_host_code(root: Path, into: Path) -> Path:
+    """A checkout `lab` runs from whose lab/ is a copy of root's, to edit without touching root's
+    (`make test` runs another pytest beside this one, which imports and hashes root's files).
+
+    Everything else is root's own, linked: images/ and innode/ (the same bytes, so the same
+    image tags), build/ (the wheelhouses the tags are made from, and the lock that keeps one
+    build at a time) and .lab/ (the lab's generated workers file and what it remembers).
+    """
+    into.mkdir()
+    shutil.copytree(root / "lab", into / "lab", ignore=shutil.ignore_patterns("__pycache__"))
+    for entry in root.iterdir():
+        if entry.name != "lab":
+            (into / entry.name).symlink_to(entry)
+    return into
+
+
+def test_an_edit_of_host_code_leaves_a_running_lab_alone(cli: Cli, lab: Lab, tmp_path: Path) -> None:
     """Host code (lab/) is in no image: a new host module changes no image tag, so `lab up`
     builds nothing, recreates no container, and says the lab is already up."""
     before = {n.name: n.container_id for n in lab.nodes()}
-    module = lab.config.root / "lab" / "_host_edit_probe.py"
+    checkout = checkout_with_its_own_host_code(lab.config.root, tmp_path / "checkout")
+    module = checkout / "lab" / "_host_edit_probe.py"
     module.write_text('"""Written by test_an_edit_of_host_code_leaves_a_running_lab_alone."""\n')
-    try:
-        up = cli("up")
-    finally:
-        module.unlink()
+
+    def lab_in_checkout(*argv: str) -> Result:
+        # As `cli` runs `lab`, but with the copy's host code: from the copy, and first on the path.
+        env = {"LAB_NAME": cli.name, "BATCH_SYSTEM": cli.batch_system, "PYTHONPATH": str(checkout)}
+        return process.run([sys.executable, *argv], check=False, cwd=checkout, env=env)
+
+    # The `lab` that runs is the edited one, and it takes the copy for its checkout.
+    where = lab_in_checkout("-c", "import lab._host_edit_probe, lab.config; print(lab.config.project_root())")
+    assert where.returncode == 0, where.stderr
+    assert Path(where.stdout.strip()) == checkout.resolve()
+    up = lab_in_checkout("-m", "lab.cli", "up")
     assert up.returncode == 0, up.stderr
     assert "already up" in up.stdout
     assert ": built " not in up.stderr

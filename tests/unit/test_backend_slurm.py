@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lab.backends import WorkerState, slurm
 from lab.backends.slurm import SlurmBackend
+from lab.errors import LabError
+from lab.node import Node
 
-from .fakes import FakeLeader
+from .fakes import FakeLeader, FakeRun
 
 # --- sinfo -------------------------------------------------------------------
 
@@ -124,3 +128,56 @@ def test_after_a_rescale_every_daemon_rereads_the_configuration() -> None:
 def test_toil_options() -> None:
     assert SlurmBackend().toil_options(auto_deploy=True) == [("--batchSystem", "slurm_autodeploy")]
     assert SlurmBackend().toil_options(auto_deploy=False) == [("--batchSystem", "slurm")]
+
+
+# --- configure: slurm.conf rewritten on the leader ---------------------------------------
+
+LEADER_ID = "b" * 64
+# How Node.read_text reads slurm.conf, and how write_text and reconfigure reach the leader.
+READ = ("docker", "exec", LEADER_ID, "sh", "-c")
+WRITE = ("docker", "exec", "--interactive", "--user", "root", LEADER_ID)
+RECONFIGURE = ("docker", "exec", LEADER_ID, "scontrol", "reconfigure")
+SETTINGS = [("SchedulerParameters", "bf_interval=5")]
+
+
+def leader() -> Node:
+    return Node("leader", "leader", LEADER_ID, "toil-lab-leader-1", "running", "healthy")
+
+
+def test_configure_changes_the_settings_and_keeps_the_rest(fake_run: FakeRun) -> None:
+    fake_run.on(*READ, stdout="ClusterName=lab\nSchedulerParameters=old\n")
+    fake_run.on(*WRITE)
+    fake_run.on(*RECONFIGURE)
+    SlurmBackend().configure(leader(), SETTINGS)
+    read, write, reconfigure = fake_run.calls
+    assert read.argv[-1] == "/etc/slurm/slurm.conf"
+    assert write.argv[-1] == "/etc/slurm/slurm.conf"
+    assert write.kwargs["input"] == "ClusterName=lab\nSchedulerParameters=bf_interval=5\n"
+    assert reconfigure.argv == list(RECONFIGURE)
+
+
+@pytest.mark.parametrize(
+    ("returncode", "stderr", "message"),
+    [
+        (1, f"Error response from daemon: container {LEADER_ID} is not running", "is not running"),
+        (1, "cat: /etc/slurm/slurm.conf: Permission denied", "Permission denied"),
+        (3, "", "/etc/slurm/slurm.conf does not exist on the leader"),
+    ],
+)
+def test_configure_never_writes_slurm_conf_from_a_failed_read(
+    fake_run: FakeRun, returncode: int, stderr: str, message: str
+) -> None:
+    fake_run.on(*READ, returncode=returncode, stderr=stderr)
+    fake_run.on("docker", "exec")  # a write or a reconfigure, which must not come
+    with pytest.raises(LabError, match=message):
+        SlurmBackend().configure(leader(), SETTINGS)
+    assert len(fake_run.calls) == 1, fake_run.argvs
+
+
+def test_export_notes_a_slurm_conf_that_cannot_be_read(fake_run: FakeRun, tmp_path: Path) -> None:
+    fake_run.on(*READ, returncode=1, stderr="cat: /etc/slurm/slurm.conf: Permission denied")
+    fake_run.on("docker", "exec", LEADER_ID, stdout="worker-1|idle|none\n")
+    SlurmBackend().export(leader(), [], tmp_path)
+    assert "Permission denied" in (tmp_path / "slurm.conf").read_text()
+    # What the scheduler said is kept.
+    assert "worker-1|idle|none" in (tmp_path / "scheduler-nodes.txt").read_text()

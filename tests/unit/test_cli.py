@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from lab.config import LabConfig
 from lab.errors import NotReady
 from lab.process import Result
 from lab.startup import UpPlan
+
+from .fakes import FakeRun
 
 T0 = 1_700_000_000.0
 
@@ -358,7 +361,7 @@ def toil_runs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     asked: list[Any] = []
     config = LabConfig(name="toil-lab-toiltests", batch_system="mesos", mesos_package="/m.tar.gz")
-    monkeypatch.setattr(runner, "tests_config", lambda env: (config, False))
+    monkeypatch.setattr(runner, "tests_config", lambda users, env: (config, False))
     monkeypatch.setattr(runner, "run", lambda config, reuse, request: asked.append(request) or 1)
     return asked
 
@@ -393,3 +396,52 @@ def test_toil_tests_usage_names_the_pytest_arguments(capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit):
         cli.main(["toil-tests", "--help"])
     assert "[--keep] [PYTEST ARGS ...]" in capsys.readouterr().out
+
+
+# --- views of a lab that has no containers -------------------------------------------------
+
+
+@pytest.fixture
+def no_lab(fake_run: FakeRun) -> FakeRun:
+    """A Docker host with no container of the lab."""
+    fake_run.on("docker", "ps", stdout="")
+    return fake_run
+
+
+def no_lab_context(tmp_path: Path, batch_system: str) -> verb.Context:
+    """BATCH_SYSTEM as given, and no Mesos build anywhere (a checkout of its own)."""
+    config = LabConfig.from_env({"BATCH_SYSTEM": batch_system})
+    return verb.Context(dataclasses.replace(config, root=tmp_path))
+
+
+@pytest.mark.parametrize("batch_system", ["auto", "slurm", "mesos"])
+def test_status_of_no_lab_says_so_whatever_the_batch_system(
+    no_lab: FakeRun, tmp_path: Path, capsys: pytest.CaptureFixture[str], batch_system: str
+) -> None:
+    assert cli.main(["status"], no_lab_context(tmp_path, batch_system)) == 0
+    out, err = capsys.readouterr()
+    assert out == "lab 'toil-lab' has no containers (`make lab-up` starts it)\n"
+    assert err == ""
+
+
+@pytest.mark.parametrize("batch_system", ["auto", "mesos"])
+def test_status_json_of_no_lab(
+    no_lab: FakeRun, tmp_path: Path, capsys: pytest.CaptureFixture[str], batch_system: str
+) -> None:
+    assert cli.main(["status", "--json"], no_lab_context(tmp_path, batch_system)) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "lab": "toil-lab",
+        "batch_system": None,
+        "scheduler_unavailable": None,
+        "nodes": [],
+    }
+
+
+def test_export_logs_of_no_lab_on_mesos(
+    no_lab: FakeRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "logs"
+    assert cli.main(["export-logs", str(folder)], no_lab_context(tmp_path, "mesos")) == 0
+    assert json.loads((folder / "ps.json").read_text()) == []
+    assert capsys.readouterr().err == ""
+    assert [argv[:2] for argv in no_lab.argvs] == [["docker", "ps"]]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from lab.errors import CommandFailed, LabError
 from lab.node import Node, sort_key
 
 from .fakes import DATA, FakeRun
@@ -134,9 +135,38 @@ def test_write_text_pipes_the_text_in(nodes: dict[str, Node], fake_run: FakeRun)
     assert call.kwargs["input"] == "print(1)\n"
 
 
-def test_read_text_of_a_missing_file_is_empty(nodes: dict[str, Node], fake_run: FakeRun) -> None:
-    fake_run.on("docker", "exec", returncode=1, stderr="cat: /nope: No such file or directory")
-    assert nodes["leader"].read_text("/nope") == ""
+READ_ARGV = ["sh", "-c", 'test -e "$1" || exit 3; exec cat -- "$1"', "read"]
+
+
+def test_read_text_of_a_file(nodes: dict[str, Node], fake_run: FakeRun) -> None:
+    fake_run.on("docker", "exec", stdout="ClusterName=lab\n")
+    assert nodes["leader"].read_text("/etc/slurm/slurm.conf") == "ClusterName=lab\n"
+    # The path is an argument of the script, never part of it.
+    assert fake_run.argvs == [["docker", "exec", LEADER_ID, *READ_ARGV, "/etc/slurm/slurm.conf"]]
+
+
+def test_read_text_of_a_missing_file_is_none(nodes: dict[str, Node], fake_run: FakeRun) -> None:
+    fake_run.on("docker", "exec", returncode=3)
+    assert nodes["leader"].read_text("/nope") is None
+    assert fake_run.argvs == [["docker", "exec", LEADER_ID, *READ_ARGV, "/nope"]]
+
+
+@pytest.mark.parametrize(
+    ("returncode", "stderr"),
+    [
+        (1, f"Error response from daemon: container {LEADER_ID} is not running"),
+        (1, "cat: /var/lib/lab/runs/last.json: Permission denied"),
+    ],
+)
+def test_read_text_that_fails_is_an_error_with_the_commands_output(
+    nodes: dict[str, Node], fake_run: FakeRun, returncode: int, stderr: str
+) -> None:
+    fake_run.on("docker", "exec", returncode=returncode, stderr=stderr)
+    with pytest.raises(CommandFailed) as failed:
+        nodes["leader"].read_text("/var/lib/lab/runs/last.json")
+    assert isinstance(failed.value, LabError)
+    assert failed.value.returncode == returncode
+    assert stderr in str(failed.value)
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,18 @@ def test_attempts_pairs_each_leafs_lines(fake_run: FakeRun) -> None:
     ]
 
 
+def test_file_store_outputs_read_from_the_gathering_jobs_record(fake_run: FakeRun) -> None:
+    run = leaves_run(fake_run, output='[{"leaf": 1}, {"leaf": 0}]')
+    assert run.file_store_outputs() == [0, 1]
+    assert fake_run.argvs[0][-1] == f"{RECORD_DIR}/outputs.json"
+
+
+def test_no_outputs_record_is_no_outputs(fake_run: FakeRun) -> None:
+    fake_run.on("docker", "exec", LEADER_ID, returncode=3)  # read_text's "does not exist"
+    the_lab: Any = FakeLab()
+    assert LeavesRun(the_lab, record_dir=RECORD_DIR).file_store_outputs() == []
+
+
 def recovery(batch_system: str, kind: str, **changes: Any) -> Recovery:
     values: dict[str, Any] = {
         "batch_system": batch_system,

@@ -15,6 +15,8 @@ from lab.errors import ConfigError, LabError
 from lab.node import Node
 from lab.process import Result
 
+from .fakes import FakeRun
+
 RESOURCE_DEFAULTS = [
     "--defaultMemory",
     "256M",
@@ -180,9 +182,10 @@ class FakeLeader:
         self.files = dict(files or {})
         self.exit_code = exit_code
         self.execs: list[tuple[list[str], dict[str, Any]]] = []
+        self.state, self.running = "running", True
 
-    def read_text(self, path: str) -> str:
-        return self.files.get(path, "")
+    def read_text(self, path: str) -> str | None:
+        return self.files.get(path)
 
     def write_text(self, path: str, text: str, *, user: str = "lab") -> None:
         self.files[path] = text
@@ -286,6 +289,48 @@ def test_last_run_round_trips() -> None:
     record = workflow.RunRecord("wf.py", "wf", "/data/jobstores/wf-1", ["python3", "-m", "wf"], 2.5, 0)
     workflow.save_run(as_node(leader), record)
     assert workflow.last_run(as_node(leader)) == record
+
+
+def leader_node(state: str = "running") -> Node:
+    return Node(
+        name="leader",
+        role="leader",
+        container_id="c" * 64,
+        container_name="toil-lab-leader-1",
+        state=state,
+        health="",
+    )
+
+
+def test_a_stopped_leader_is_not_a_lab_without_runs(fake_run: FakeRun) -> None:
+    fake_run.on(
+        "docker",
+        "exec",
+        returncode=1,
+        stderr=f"Error response from daemon: container {'c' * 64} is not running",
+    )
+    with pytest.raises(LabError) as error:
+        workflow.require_last_run(leader_node("exited"))
+    message = str(error.value)
+    assert "no workflow has run" not in message
+    assert "the leader is exited" in message
+    assert "lab heal leader" in message
+
+
+def test_a_record_that_cannot_be_read_is_an_error_not_no_run(fake_run: FakeRun) -> None:
+    fake_run.on("docker", "exec", returncode=1, stderr="cat: /var/lib/lab/runs/last.json: Permission denied")
+    with pytest.raises(LabError) as error:
+        workflow.last_run(leader_node())
+    message = str(error.value)
+    assert "could not read the record of the last run" in message
+    assert "Permission denied" in message
+
+
+def test_no_record_is_no_run(fake_run: FakeRun) -> None:
+    fake_run.on("docker", "exec", returncode=3)  # read_text's "does not exist"
+    assert workflow.last_run(leader_node()) is None
+    with pytest.raises(LabError, match="no workflow has run on this lab yet"):
+        workflow.require_last_run(leader_node())
 
 
 # --- virtualenvs on the leader ---------------------------------------------------------------

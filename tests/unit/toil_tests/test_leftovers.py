@@ -28,9 +28,9 @@ class SharedData:
             self.ledger = ""
         return Result(tuple(argv), 0, "", "")
 
-    def read_text(self, path: str) -> str:
+    def read_text(self, path: str) -> str | None:
         assert path == LEDGER
-        return self.ledger
+        return self.ledger or None
 
     def write_text(self, path: str, text: str, *, user: str = "lab") -> None:
         assert path == LEDGER
