@@ -190,35 +190,55 @@ def created(before: dict[str, str], after: dict[str, str]) -> str:
     return f"{len(made)} containers created or recreated" + (f", {len(kept)} kept" if kept else "")
 
 
+@dataclass(frozen=True)
+class Policy:
+    """What `running_lab` does with a lab before and after its block."""
+
+    reuse: bool = False  # a lab that is up is used as it is: not brought up, not removed
+    keep: bool = False  # keep the lab after the block, or after a failed start, saying how to remove it
+    keep_if_up: bool = False  # a lab that was up before is brought up to date, and kept after
+
+
 @contextlib.contextmanager
 def running_lab(
     config: LabConfig,
+    policy: Policy = Policy(),
     *,
-    reuse: bool,
     say: Say = print_line,
     on_failure: Callable[[Lab], None] | None = None,
     steps: Steps | None = None,
 ) -> Iterator[Lab]:
-    """A lab that is up for the duration; one this call started is cleaned up after.
+    """A lab that is up for the block: brought up here, and removed after unless the policy keeps it.
 
     When start-up fails, `on_failure` (e.g. exporting logs) sees the lab before the
-    half-made lab is removed.
+    half-made lab is removed (unless kept, as kind keeps a failed cluster when asked).
     """
     lab = Lab(config, say)
-    if reuse and lab.is_up():
-        say(f"reusing running lab {config.name!r}")
+    if policy.reuse and lab.is_up():
+        say(f"reusing running lab {config.name!r} as it is")
         yield lab
         return
+    kept = policy.keep or (policy.keep_if_up and lab.is_up())
     try:
         up(lab, steps)
     except BaseException:
         if on_failure is not None:
             with contextlib.suppress(Exception):
                 on_failure(lab)
-        with contextlib.suppress(LabError):
-            lab.clean()
+        if kept:
+            _say_kept(config.name, say)
+        else:
+            with contextlib.suppress(LabError):
+                lab.clean()
         raise
     try:
         yield lab
     finally:
-        lab.clean()
+        if kept:
+            _say_kept(config.name, say)
+        else:
+            lab.clean()
+
+
+def _say_kept(name: str, say: Say) -> None:
+    say(f"lab {name!r} is kept: `LAB_NAME={name} lab status`; `LAB_NAME={name} lab clean --yes` removes it")

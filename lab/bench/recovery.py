@@ -142,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if batch_system == "mesos" and config.mesos_package is None:
             say("mesos: not measured: no MESOS_PACKAGE is set or remembered (README.md, 'Mesos')")
             continue
-        with running_lab(config, reuse=False, say=say) as lab:
+        with running_lab(config, say=say) as lab:
             found += measure(lab, args.kinds, say)
     print(format_report(found))
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lab import docker, remembered
+from lab import docker, settings
 from lab.bench import jobs, measure
 from lab.bench.report import BackendBench, BenchResult
 from lab.bench.startup import NOOP_SUFFIX, StartUp, noop_start, timed_lab
@@ -49,10 +49,8 @@ def bench_config(options: BenchOptions, batch_system: str, env: Mapping[str, str
 
     A Mesos bench lab uses MESOS_PACKAGE, or the Mesos build the LAB_NAME lab remembers.
     """
-    users_lab = LabConfig.from_env(env).name
     name = options.lab if batch_system == "slurm" else f"{options.lab}-{batch_system}"
-    config = LabConfig.from_env({**env, "LAB_NAME": name, "BATCH_SYSTEM": batch_system})
-    config = remembered.apply(config, users_lab).with_workers(options.workers)
+    config = settings.lab_config(env, name=name, batch_system=batch_system).with_workers(options.workers)
     if options.slots_per_cpu is not None:
         config = replace(config, slots_per_cpu=options.slots_per_cpu)
     return config

@@ -84,17 +84,8 @@ def timed_lab(
 
     Yields (lab, the plan, seconds that `lab up` took, what each of its steps took).
     """
-    lab = Lab(config, say)
-    plan = images_first(lab, Steps())
+    plan = images_first(Lab(config, say), Steps())
     timed = Steps()
-    try:
-        started = time.monotonic()
-        plan = startup.up(lab, timed)
-        took = time.monotonic() - started
-        yield lab, plan, took, timed.timings
-    finally:
-        if keep:
-            say(f"kept lab {config.name!r}: `LAB_NAME={config.name} lab clean --yes` deletes it")
-        else:
-            with contextlib.suppress(LabError):
-                lab.clean()
+    started = time.monotonic()
+    with startup.running_lab(config, startup.Policy(keep=keep), say=say, steps=timed) as lab:
+        yield lab, plan, time.monotonic() - started, timed.timings

@@ -13,10 +13,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from lab import remembered
+from lab import settings
 from lab.cli import access, faults, lifecycle, mesos_build, toil_tests, views, workflows
 from lab.cli.verb import Context, Verb
-from lab.config import LabConfig
 from lab.errors import LabError, NotReady
 
 VERBS: tuple[Verb, ...] = (
@@ -53,7 +52,7 @@ def main(argv: Sequence[str] | None = None, context: Context | None = None) -> i
     args.extra = extra[1:] if extra[:1] == ["--"] else extra
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="lab: %(message)s")
     try:
-        context = context or Context(remembered.apply(LabConfig.from_env()), verbose=args.verbose)
+        context = context or Context(settings.lab_config(), verbose=args.verbose)
         code: int = args.verb.run(args, context)
         return code
     except NotReady as error:

@@ -27,7 +27,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 def toil_tests(args: argparse.Namespace, context: Context) -> int:
     """Bring up (or reuse) a Mesos lab, run Toil's tests against it, print the table."""
     chosen = families.choose(args.family)
-    config, reuse = runner.tests_config(os.environ)
+    config, reuse = runner.tests_config(context.config, os.environ)
     request = runner.Request(
         families=chosen,
         pytest_args=tuple(args.extra),

@@ -12,12 +12,11 @@ and the table says what failed and why. An exit code of 2 means the tests could 
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import remembered, startup
+from lab import settings, startup
 from lab.cluster import Lab, Say, print_line
 from lab.config import LabConfig
 from lab.errors import ConfigError, LabError
@@ -26,8 +25,8 @@ from lab.toil_tests.families import INTERRUPTED, NONE_SELECTED, Family, Outcome
 
 DEFAULT_LAB_NAME = "toil-lab-toiltests"
 NO_MESOS = (
-    "Toil's tests need a Mesos lab, and no Mesos build is given: set MESOS_PACKAGE to a Mesos .deb or "
-    "install-tree .tar.gz (README.md, 'Mesos'), or run `lab up` with it once (the lab remembers it)"
+    "Toil's tests need a Mesos lab, and there is no Mesos build: run `make mesos` once (it builds Mesos "
+    "from source), or set MESOS_PACKAGE to a Mesos .deb or install-tree .tar.gz (docs/mesos.md)"
 )
 
 
@@ -43,48 +42,14 @@ class Request:
     keep: bool = False  # keep a lab this run brought up
 
 
-def tests_config(env: Mapping[str, str]) -> tuple[LabConfig, bool]:
-    """The lab to run on, and whether it is the user's running lab (LAB_REUSE=1)."""
-    settings = {**env, "BATCH_SYSTEM": "mesos"}
-    users = LabConfig.from_env(settings)
+def tests_config(users: LabConfig, env: Mapping[str, str]) -> tuple[LabConfig, bool]:
+    """The lab to run on, and whether it is the user's running lab (`users`, with LAB_REUSE=1)."""
     reuse = env.get("LAB_REUSE") == "1" and Lab(users).running_batch_system() == "mesos"
-    if not reuse:
-        settings["LAB_NAME"] = env.get("TOIL_TESTS_LAB_NAME") or DEFAULT_LAB_NAME
-    config = remembered.apply(remembered.apply(LabConfig.from_env(settings), users.name))
+    name = users.name if reuse else env.get("TOIL_TESTS_LAB_NAME") or DEFAULT_LAB_NAME
+    config = settings.lab_config(env, name=name, batch_system="mesos")
     if config.mesos_package is None and not reuse:
         raise ConfigError(NO_MESOS)
     return config, reuse
-
-
-@contextlib.contextmanager
-def lab_for_tests(config: LabConfig, *, reuse: bool, keep: bool, say: Say) -> Iterator[Lab]:
-    """The lab, up for the run: the user's as it is (reuse), else brought up (made, or updated) here.
-
-    A lab this call made is removed afterwards unless `keep`; one that was up before stays.
-    """
-    lab = Lab(config, say)
-    if reuse:
-        say(f"running Toil's tests on lab {config.name!r} as it is (LAB_REUSE=1)")
-        yield lab
-        return
-    was_up = lab.is_up()
-    try:
-        startup.up(lab)
-    except BaseException:
-        if not was_up:
-            with contextlib.suppress(LabError):
-                lab.clean()
-        raise
-    try:
-        yield lab
-    finally:
-        if was_up or keep:
-            say(
-                f"lab {config.name!r} is kept: `LAB_NAME={config.name} lab status`; "
-                f"`LAB_NAME={config.name} lab clean --yes` removes it"
-            )
-        else:
-            lab.clean()
 
 
 def default_nodes(lab: Lab, request: Request) -> tuple[str, str]:
@@ -164,7 +129,10 @@ def run(config: LabConfig, reuse: bool, request: Request, say: Say = print_line)
     results.mkdir(parents=True, exist_ok=True)
     if any(f.name == "appliance" for f in request.families):
         appliance_family.check_host()
-    with lab_for_tests(config, reuse=reuse, keep=request.keep, say=say) as lab:
+    # The user's lab as it is (reuse), else this run's own: brought up (made, or brought up to
+    # date), removed after unless --keep or it was up before.
+    policy = startup.Policy(reuse=reuse, keep=request.keep, keep_if_up=True)
+    with startup.running_lab(config, policy, say=say) as lab:
         outcomes = [run_family(lab, family, request, say) for family in request.families]
         code, notes = verdict(outcomes)
         (results / "summary.md").write_text(summary(lab, outcomes, notes))

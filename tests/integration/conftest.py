@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from lab import process, remembered
+from lab import process, settings
 from lab.cluster import Lab
 from lab.config import LabConfig
 from lab.diagnostics import export_logs
 from lab.process import Result
-from lab.startup import running_lab
+from lab.startup import Policy, running_lab
 
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 WORKFLOWS = Path(__file__).resolve().parent / "workflows"
@@ -43,17 +43,12 @@ def reusing(batch_system: str) -> bool:
 def test_config(batch_system: str = "slurm") -> LabConfig:
     """The test lab of a batch system: its own name, unless LAB_REUSE=1 and the running LAB_NAME
     lab runs that batch system. Without MESOS_PACKAGE, the Mesos build that the LAB_NAME lab
-    (or the test lab itself) remembers from its last `lab up` is used."""
-    env = dict(os.environ)
-    env["BATCH_SYSTEM"] = batch_system
-    users_lab = LabConfig.from_env(env).name
+    (or the test lab itself) remembers from its last `lab up`, or `make mesos` built, is used."""
+    name = None
     if not reusing(batch_system):
-        name = env.get("TEST_LAB_NAME", TEST_LAB_NAME)
-        env["LAB_NAME"] = name if batch_system == "slurm" else f"{name}-{batch_system}"
-    config = LabConfig.from_env(env)
-    if batch_system == "mesos":
-        config = remembered.apply(remembered.apply(config, users_lab))
-    return config
+        base = os.environ.get("TEST_LAB_NAME", TEST_LAB_NAME)
+        name = base if batch_system == "slurm" else f"{base}-{batch_system}"
+    return settings.lab_config(name=name, batch_system=batch_system)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -80,7 +75,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
         pytest.skip(NO_MESOS)
     with running_lab(
         config,
-        reuse=reusing(batch_system),
+        Policy(reuse=reusing(batch_system)),
         on_failure=lambda failed: export_logs(failed, RESULTS / "diagnostics" / f"lab-up-{batch_system}"),
     ) as running:
         yield running

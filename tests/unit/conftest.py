@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from lab import process
+from lab.backends.mesos import build as mesos_build
+from lab.config import project_root
 
 from .fakes import FakeRun
 
@@ -39,6 +41,17 @@ def clean_lab_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests see none of the lab's variables unless they set them."""
     for name in LAB_ENV:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def no_checkout_mesos_builds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Unit tests never see the Mesos builds `make mesos` left in this checkout (BATCH_SYSTEM=auto
+    would pick them); a test's own root (tmp_path) keeps its own."""
+    checkout, real = project_root(), mesos_build.built_root
+    empty = tmp_path_factory.mktemp("no-mesos-builds")
+    monkeypatch.setattr(mesos_build, "built_root", lambda root: empty if root == checkout else real(root))
 
 
 @pytest.fixture(autouse=True)

@@ -27,32 +27,37 @@ def batch_system(monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
     return running
 
 
+def config_for_tests(env: dict[str, str]) -> tuple[LabConfig, bool]:
+    """As `lab toil-tests` asks: the CLI's configuration and the environment it came from."""
+    return runner.tests_config(LabConfig.from_env(env), env)
+
+
 def test_the_tests_own_mesos_lab_by_default(batch_system: dict[str, str | None]) -> None:
-    config, reuse = runner.tests_config({**ENV, "MESOS_PACKAGE": "/m/mesos.tar.gz"})
+    config, reuse = config_for_tests({**ENV, "MESOS_PACKAGE": "/m/mesos.tar.gz"})
     assert (config.name, config.batch_system, config.mesos_package, reuse) == (
         "unit-toiltests",
         "mesos",
         "/m/mesos.tar.gz",
         False,
     )
-    assert runner.tests_config({"MESOS_PACKAGE": "/m.deb"})[0].name == "toil-lab-toiltests"
+    assert config_for_tests({"MESOS_PACKAGE": "/m.deb"})[0].name == "toil-lab-toiltests"
 
 
 def test_lab_reuse_takes_the_running_mesos_lab(batch_system: dict[str, str | None]) -> None:
     batch_system["unit-users-lab"] = "mesos"
-    config, reuse = runner.tests_config({**ENV, "LAB_REUSE": "1"})
+    config, reuse = config_for_tests({**ENV, "LAB_REUSE": "1"})
     assert (config.name, reuse) == ("unit-users-lab", True)
 
 
 def test_lab_reuse_of_a_slurm_lab_makes_the_tests_own(batch_system: dict[str, str | None]) -> None:
     batch_system["unit-users-lab"] = "slurm"
-    config, reuse = runner.tests_config({**ENV, "LAB_REUSE": "1", "MESOS_PACKAGE": "/m.deb"})
+    config, reuse = config_for_tests({**ENV, "LAB_REUSE": "1", "MESOS_PACKAGE": "/m.deb"})
     assert (config.name, reuse) == ("unit-toiltests", False)
 
 
 def test_without_a_mesos_build_it_says_what_to_set(batch_system: dict[str, str | None]) -> None:
     with pytest.raises(ConfigError, match="set MESOS_PACKAGE"):
-        runner.tests_config(ENV)
+        config_for_tests(ENV)
 
 
 class FakeLab:
@@ -75,14 +80,16 @@ def fake_lab(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     global up_before
     events.clear()
     up_before = False
-    monkeypatch.setattr(runner, "Lab", FakeLab)
-    monkeypatch.setattr(runner.startup, "up", lambda lab: events.append("up"))
+    monkeypatch.setattr(runner.startup, "Lab", FakeLab)
+    monkeypatch.setattr(runner.startup, "up", lambda lab, steps=None: events.append("up"))
     yield events
 
 
 @contextlib.contextmanager
 def used(reuse: bool = False, keep: bool = False) -> Iterator[None]:
-    with runner.lab_for_tests(LabConfig(name="unit-toiltests"), reuse=reuse, keep=keep, say=events.append):
+    # As runner.run brings the lab up for the tests.
+    policy = runner.startup.Policy(reuse=reuse, keep=keep, keep_if_up=True)
+    with runner.startup.running_lab(LabConfig(name="unit-toiltests"), policy, say=events.append):
         events.append("tests")
         yield
 
@@ -109,19 +116,33 @@ def test_a_lab_that_was_up_is_brought_up_to_date_and_kept(fake_lab: list[str]) -
 
 
 def test_a_reused_lab_is_taken_as_it_is(fake_lab: list[str]) -> None:
+    global up_before
+    up_before = True  # LAB_REUSE=1 reuses a lab that is up (tests_config checked it)
     with used(reuse=True):
         pass
-    assert fake_lab[1:] == ["tests"] and "as it is (LAB_REUSE=1)" in fake_lab[0]
+    assert fake_lab[1:] == ["tests"] and "reusing running lab 'unit-toiltests' as it is" in fake_lab[0]
 
 
 def test_a_failed_start_removes_what_it_made(fake_lab: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(lab: object) -> None:
+    def fail(lab: object, steps: object = None) -> None:
         raise LabError("mesos-master did not start")
 
     monkeypatch.setattr(runner.startup, "up", fail)
     with pytest.raises(LabError), used():
         pass
     assert fake_lab == ["clean"]
+
+
+def test_a_failed_start_with_keep_keeps_what_it_made(
+    fake_lab: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(lab: object, steps: object = None) -> None:
+        raise LabError("mesos-master did not start")
+
+    monkeypatch.setattr(runner.startup, "up", fail)
+    with pytest.raises(LabError), used(keep=True):
+        pass
+    assert len(fake_lab) == 1 and "LAB_NAME=unit-toiltests lab clean --yes" in fake_lab[0]
 
 
 def outcome(tmp_path: Path, family: Any, code: int, rows: list[tuple[str, str]]) -> Outcome:
