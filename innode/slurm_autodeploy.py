@@ -12,7 +12,7 @@ The resource travels inside the worker's command line, as a pickled worker conte
 serialized form holds commas, which `--export` would split. Toil's Slurm batch system
 submits `--wrap=exec <worker command>`, and the context rides in that one command.
 
-The plugin module `toil_batch_system_lab` (images/node/) registers the batch system
+The plugin module `toil_batch_system_lab` (innode/toil_plugin/) registers the batch system
 with Toil in every node.
 """
 

@@ -1,6 +1,6 @@
 """What the fault tests' leaves did, from their own logs: attempts, finishes, doubles, reruns.
 
-Each leaf of tests/integration/workflows/leaves.py appends `start NODE PID TIME` when an
+Each leaf of innode/workflows/leaves.py appends `start NODE PID TIME` when an
 attempt begins and `done NODE PID TIME` when its body has finished, to its own log on
 the shared volume. These lines are written by the jobs themselves, not by Toil or the
 lab, so they can show what Toil's records cannot: a leaf whose body ran twice.

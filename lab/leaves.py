@@ -1,7 +1,7 @@
 """The fault workflow: a fan-out of leaves that log their own attempts, run in the background,
 struck with one fault mid-run; what the fault tests and the recovery bench both read.
 
-The workflow (tests/integration/workflows/leaves.py) logs every attempt of every leaf
+The workflow (innode/workflows/leaves.py) logs every attempt of every leaf
 on the shared volume (lab/attempts.py reads those logs) and gathers the leaves'
 outputs, through Toil's file store, into one outputs.json.
 """
@@ -23,7 +23,7 @@ from lab.placement import Placement
 from lab.process import Result
 from lab.wait import Check, wait_until
 
-LEAVES_WORKFLOW = Path("tests/integration/workflows/leaves.py")
+LEAVES_WORKFLOW = Path("innode/workflows/leaves.py")
 LEAVES = 6
 SECONDS = 12
 # On Mesos, a leaf must outlast a pause or partition past the master's ping timeout (~10 s),

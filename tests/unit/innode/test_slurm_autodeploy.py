@@ -25,7 +25,7 @@ from innode.slurm_autodeploy import DeployedCode
 # Where the leader had the workflow; Toil keys the resource by a hash of this path.
 LEADER_PATH = "/home/lab/workflows/fanout/fanout.py"
 PATH_HASH = hashlib.md5(LEADER_PATH.encode()).hexdigest()
-NODE_DIR = Path(__file__).resolve().parents[3] / "images" / "node"
+NODE_DIR = Path(__file__).resolve().parents[3] / "innode" / "toil_plugin"
 PLUGIN = "toil_batch_system_lab"
 
 
