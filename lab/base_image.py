@@ -5,17 +5,14 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from lab import docker, process
 from lab.config import IMAGE_PYTHON, LabConfig
 from lab.errors import ConfigError, LabError
-
-BOOTSTRAP_LABEL = "org.toil-lab.bootstrapped"
-
-Say = Callable[[str], None]
+from lab.labels import LABEL_BOOTSTRAPPED
+from lab.steps import Say
 
 
 @dataclass(frozen=True)
@@ -131,7 +128,7 @@ def ensure_base_image(config: LabConfig, say: Say) -> str:
                     entry.unlink()
         tarball = work / "rootfs.tar"
         process.run(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."])
-        docker.import_rootfs(tarball, reference, {BOOTSTRAP_LABEL: f"debootstrap-{suite}-minbase"})
+        docker.import_rootfs(tarball, reference, {LABEL_BOOTSTRAPPED: f"debootstrap-{suite}-minbase"})
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return f"made with debootstrap ({suite})"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import sys
 from collections.abc import Callable
 from functools import cached_property
 
@@ -15,22 +14,17 @@ from innode.layout import LEADER, worker_names
 from lab import backends, compose, docker
 from lab.backends import Backend, WorkerState
 from lab.compose import Compose
-from lab.config import LABEL_LAB, LabConfig, choose_batch_system
+from lab.config import LabConfig, choose_batch_system
 from lab.errors import CommandFailed, ConfigError, NoSuchNode
+from lab.labels import LABEL_LAB
 from lab.node import Node, sort_key
+from lab.steps import Say, print_line
 from lab.wait import Check, wait_until
 
 # Memory counted for the leader when the workers' limits are added up (lab/startup.py).
 LEADER_MEMORY_MB = 1024
 READY_TIMEOUT = 180.0
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
-
-Say = Callable[[str], None]
-
-
-def print_line(message: str) -> None:
-    """The lab's messages to the user: on stderr, prefixed `lab:`."""
-    print(f"lab: {message}", file=sys.stderr, flush=True)
 
 
 class Lab:

@@ -2,7 +2,7 @@
 
 Works with the `docker compose` v2 plugin and with Debian's `docker-compose` 1.29.
 The lab's compose files are compose.yaml plus a generated workers.yaml, which adds
-worker-1 ... worker-N made from compose.yaml's `x-worker` block.
+worker-1 ... worker-N made from compose.yaml's `x-worker` block, and every node's labels.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from innode.layout import NODE_STATE_DIR, worker_name
+from innode.layout import LEADER, NODE_STATE_DIR, worker_name
 from lab import process
-from lab.config import LABEL_BATCH_SYSTEM, LABEL_LAB, LABEL_NODE, LABEL_ROLE
 from lab.errors import LabError
+from lab.labels import node_labels
 from lab.process import Result
 
 V2 = ("docker", "compose")
@@ -49,17 +49,15 @@ def render_workers(template: Mapping[str, Any], count: int) -> dict[str, Any]:
         name = worker_name(index)
         service = copy.deepcopy(dict(template))
         service["hostname"] = name
-        service["labels"] = {
-            LABEL_LAB: "${LAB_NAME:?}",
-            LABEL_ROLE: "worker",
-            LABEL_NODE: name,
-            LABEL_BATCH_SYSTEM: "${LAB_BATCH_SYSTEM:?}",
-        }
+        service["labels"] = node_labels("worker", name)
         # Each worker's own filesystem: Slurm's spool, Toil's work directory,
         # the placement records.
         service["volumes"] = [*list(service.get("volumes", [])), f"{name}-state:{NODE_STATE_DIR}"]
         services[name] = service
         volumes[f"{name}-state"] = {}
+    # The leader's labels, as the workers', from lab/labels.py (Compose merges them into
+    # compose.yaml's leader service).
+    services[LEADER] = {"labels": node_labels("leader", LEADER)}
     return {"services": services, "volumes": volumes}
 
 

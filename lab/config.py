@@ -23,6 +23,10 @@ IMAGE_PYTHON = "3.11"
 PYTEST_VERSION = "9.2.0"
 PYTEST_TIMEOUT_VERSION = "2.4.0"
 VIRTUALENV_VERSION = "21.15.11"
+# Toil's `mesos` batch system needs pymesos (pinned by Toil for Python < 3.11 only), and
+# pymesos http-parser, of which the Mesos runtime installs the pure-Python parser.
+PYMESOS_VERSION = "0.3.15"
+HTTP_PARSER_VERSION = "0.9.0"
 
 DEFAULT_LAB_NAME = "toil-lab"
 DEFAULT_WORKERS = 3
@@ -44,12 +48,6 @@ MESOS_BUILD_MINUTES = 40
 # one, or `make mesos` built one here (lab/remembered.py); else Slurm.
 AUTO = "auto"
 BATCH_SYSTEM_CHOICES = (AUTO, *BATCH_SYSTEMS)
-
-# Docker labels that mark what a lab created; discovery filters on these.
-LABEL_LAB = "org.toil-lab.lab"
-LABEL_ROLE = "org.toil-lab.role"
-LABEL_NODE = "org.toil-lab.node"
-LABEL_BATCH_SYSTEM = "org.toil-lab.batch-system"
 
 _LAB_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _MEMORY_RE = re.compile(r"(\d+)\s*(?:([kmgt])i?b?)?", re.IGNORECASE)

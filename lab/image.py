@@ -19,6 +19,7 @@ from pathlib import Path
 from lab import docker
 from lab.config import LabConfig
 from lab.errors import ConfigError
+from lab.labels import LABEL_IMAGE
 
 NODE_DOCKERFILE = Path("images/node/Dockerfile")
 RUNTIME_REPOSITORY = "toil-lab/runtime"
@@ -27,7 +28,6 @@ RUNTIME_STAGE = "toil"
 NODE_STAGE = "node"
 # What the node stage adds to a runtime: images/node's files and the in-node code.
 NODE_INPUTS = ("images/node", "innode")
-LABEL_IMAGE = "org.toil-lab.image"
 
 
 def digest(

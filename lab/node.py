@@ -9,8 +9,8 @@ from typing import Any
 
 from innode.layout import LAB_USER, USER_HOME, worker_order
 from lab import docker, process
-from lab.config import LABEL_BATCH_SYSTEM, LABEL_NODE, LABEL_ROLE
 from lab.errors import CommandFailed
+from lab.labels import LABEL_BATCH_SYSTEM, LABEL_NODE, LABEL_ROLE
 from lab.process import Result
 
 # read_text's script exits with this when the file does not exist.

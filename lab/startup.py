@@ -26,10 +26,10 @@ from lab import base_image, docker, image, remembered, wheelhouse
 from lab.backends.mesos import image as mesos_image
 from lab.backends.mesos.package import MesosPackage
 from lab.base_image import Platform
-from lab.cluster import LEADER_MEMORY_MB, Lab, Say, print_line
+from lab.cluster import LEADER_MEMORY_MB, Lab
 from lab.config import DEFAULT_BASE_IMAGE, DEFAULT_WORKERS, LabConfig
 from lab.errors import ConfigError, LabError
-from lab.steps import Steps
+from lab.steps import Say, Steps, print_line
 
 
 @dataclass(frozen=True)

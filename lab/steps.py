@@ -16,6 +16,13 @@ from typing import TextIO
 
 PROGRESS_EVERY = 20.0
 DONE, FAILED = "✓", "✗"
+# What says a line to the user (print_line, a step's say, a test's list.append).
+Say = Callable[[str], None]
+
+
+def print_line(message: str) -> None:
+    """The lab's messages to the user: on stderr, prefixed `lab:`."""
+    print(f"lab: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,13 +12,13 @@ from lab import placement, workflow
 from lab.bench.measure import cpu_seconds
 from lab.cluster import Lab
 from lab.errors import ConfigError, LabError, NotReady
+from lab.steps import Say
 from lab.wait import Check, wait_until
 
 SINGLE_MACHINE = "single_machine"
 WORKFLOW_MODULE = "bench_trivial"
 # Toil logs every issued job at INFO; the bench wants only failures on its terminal.
 QUIET_TOIL = ("--logLevel=ERROR",)
-Say = Callable[[str], None]
 
 # The trivial workflow. Children take Toil's and the lab's default requirements
 # (1 core, --defaultMemory), as a user's first workflow would.

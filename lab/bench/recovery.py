@@ -13,7 +13,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,9 +24,9 @@ from lab.config import BATCH_SYSTEMS, project_root
 from lab.errors import LabError
 from lab.leaves import LEAVES, LeavesRun, expectation, seconds_for, strike
 from lab.startup import running_lab
+from lab.steps import Say
 
 DEFAULT_LAB = "toil-lab-bench-faults"
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,12 +16,12 @@ from lab.bench.startup import NOOP_SUFFIX, StartUp, noop_start, timed_lab
 from lab.cluster import Lab
 from lab.config import BATCH_SYSTEMS, LabConfig
 from lab.errors import ConfigError
+from lab.steps import Say
 
 DEFAULT_BENCH_LAB = "toil-lab-bench"
 DEFAULT_WORKERS = 3
 DEFAULT_JOBS = 64
 DEFAULT_ROUNDS = 2
-Say = Callable[[str], None]
 
 
 def say_bench(message: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,13 +15,12 @@ from lab.bench.measure import ratio
 from lab.cluster import Lab
 from lab.config import LabConfig
 from lab.errors import LabError
-from lab.steps import Steps
+from lab.steps import Say, Steps
 from lab.wait import Check, wait_until
 
 # The no-op twin of a bench lab is a Compose project of the lab's name plus this.
 NOOP_SUFFIX = "-noop"
 NOOP_TIMEOUT = 120.0
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from lab.cluster import Lab, Say
+from lab.cluster import Lab
 from lab.errors import LabError
+from lab.steps import Say
 from lab.toil_tests import installed, shim, venv
 from lab.toil_tests.families import APPLIANCE, Outcome, run_pytest
 

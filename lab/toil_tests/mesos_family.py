@@ -22,8 +22,9 @@ from pathlib import Path
 
 from innode.layout import LAB_USER, USER_HOME
 from lab import docker
-from lab.cluster import Lab, Say
+from lab.cluster import Lab
 from lab.errors import LabError
+from lab.steps import Say
 from lab.toil_tests import installed
 from lab.toil_tests.families import MESOS, Outcome, run_pytest
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab import settings, startup
-from lab.cluster import Lab, Say, print_line
+from lab.cluster import Lab
 from lab.config import LabConfig
 from lab.errors import ConfigError, LabError
+from lab.steps import Say, print_line
 from lab.toil_tests import appliance_family, mesos_family, table
 from lab.toil_tests.families import INTERRUPTED, NONE_SELECTED, Family, Outcome
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lab import base_image, docker, process, wheelhouse
 from lab.backends.mesos import image as mesos_image
-from lab.config import PYTEST_TIMEOUT_VERSION, PYTEST_VERSION, LabConfig
+from lab.config import HTTP_PARSER_VERSION, PYMESOS_VERSION, PYTEST_TIMEOUT_VERSION, PYTEST_VERSION, LabConfig
 from lab.errors import LabError
 
 STAMP = "installed.txt"
@@ -67,8 +67,8 @@ def requirements(houses: Wheelhouses) -> list[str]:
         str(houses.toil_wheel),
         f"pytest=={PYTEST_VERSION}",
         f"pytest-timeout=={PYTEST_TIMEOUT_VERSION}",
-        f"pymesos=={mesos_image.PYMESOS_VERSION}",
-        f"http-parser=={mesos_image.HTTP_PARSER_VERSION}",
+        f"pymesos=={PYMESOS_VERSION}",
+        f"http-parser=={HTTP_PARSER_VERSION}",
     ]
 
 

@@ -16,7 +16,7 @@ from innode import mesos_daemons
 from innode.layout import RESERVED_MEMORY_MB
 from lab.backends import mesos
 from lab.cluster import Lab
-from lab.config import LABEL_BATCH_SYSTEM
+from lab.labels import LABEL_BATCH_SYSTEM
 from tests.integration.conftest import SPREAD_SECONDS, WORKFLOWS, Cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends("mesos")]

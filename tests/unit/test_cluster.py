@@ -98,7 +98,8 @@ def test_project_writes_the_workers_file_and_passes_the_variables(tmp_path: Path
         "LAB_SLOTS_PER_CPU": "2",
         "LAB_BATCH_SYSTEM": "mesos",
     }
-    assert list(json.loads(workers_file.read_text())["services"]) == ["worker-1", "worker-2"]
+    services = list(json.loads(workers_file.read_text())["services"])
+    assert services == ["leader", "worker-1", "worker-2"]  # the leader: its labels
 
 
 def test_wait_workers_returns_when_all_are_ready(docker_with_lab: FakeRun) -> None:

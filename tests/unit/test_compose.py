@@ -237,9 +237,14 @@ def test_template_of_a_non_mapping_document_is_a_lab_error(tmp_path: Path) -> No
         compose.load_worker_template(path)
 
 
+def workers_of(document: dict[str, Any]) -> list[str]:
+    """The worker services of a generated file (it also gives the leader its labels)."""
+    return [name for name in document["services"] if name != "leader"]
+
+
 def test_render_workers(template: dict[str, Any]) -> None:
     document = compose.render_workers(template, 3)
-    assert list(document["services"]) == ["worker-1", "worker-2", "worker-3"]
+    assert workers_of(document) == ["worker-1", "worker-2", "worker-3"]
     for index in (1, 2, 3):
         name = f"worker-{index}"
         service = document["services"][name]
@@ -262,7 +267,7 @@ def test_render_workers(template: dict[str, Any]) -> None:
 
 def test_render_one_worker(template: dict[str, Any]) -> None:
     document = compose.render_workers(template, 1)
-    assert list(document["services"]) == ["worker-1"]
+    assert workers_of(document) == ["worker-1"]
     assert document["volumes"] == {"worker-1-state": {}}
 
 
@@ -279,8 +284,8 @@ def test_every_named_volume_a_worker_mounts_is_declared(template: dict[str, Any]
     declared = set(yaml.safe_load(COMPOSE_YAML.read_text())["volumes"])
     document = compose.render_workers(template, 4)
     declared |= set(document["volumes"])
-    for service in document["services"].values():
-        for spec in service["volumes"]:
+    for name in workers_of(document):
+        for spec in document["services"][name]["volumes"]:
             assert spec.split(":")[0] in declared, spec
 
 
@@ -302,8 +307,21 @@ def test_write_workers_file_leaves_identical_content_alone(tmp_path: Path, templ
     assert path.stat().st_mtime_ns == 1_000_000_000
     compose.write_workers_file(path, template, 3)
     assert path.stat().st_mtime_ns != 1_000_000_000
-    assert list(json.loads(path.read_text())["services"]) == ["worker-1", "worker-2", "worker-3"]
+    assert workers_of(json.loads(path.read_text())) == ["worker-1", "worker-2", "worker-3"]
 
 
 def test_worker_services_are_named_as_the_nodes_call_them() -> None:
-    assert list(compose.render_workers({}, 12)["services"])[-1] == worker_name(12) == "worker-12"
+    assert workers_of(compose.render_workers({}, 12))[-1] == worker_name(12) == "worker-12"
+
+
+def test_the_leader_gets_its_labels_from_the_generated_file_alone(template: dict[str, Any]) -> None:
+    leader = compose.render_workers(template, 2)["services"]["leader"]
+    assert leader == {
+        "labels": {
+            "org.toil-lab.lab": "${LAB_NAME:?}",
+            "org.toil-lab.role": "leader",
+            "org.toil-lab.node": "leader",
+            "org.toil-lab.batch-system": "${LAB_BATCH_SYSTEM:?}",
+        }
+    }
+    assert "org.toil-lab" not in COMPOSE_YAML.read_text()

@@ -29,7 +29,8 @@ from lab.backends.mesos.package import debian_architecture, download, file_diges
 from lab.base_image import Platform
 from lab.config import LabConfig
 from lab.errors import CommandFailed, ConfigError, LabError
-from lab.image import LABEL_IMAGE, digest
+from lab.image import digest
+from lab.labels import LABEL_IMAGE
 from lab.steps import Step, Steps
 
 DOCKERFILE = Path("images/mesos-build/Dockerfile")

@@ -23,16 +23,15 @@ from pathlib import Path
 from lab import docker, process, wheelhouse
 from lab.backends.mesos.package import DEB, MesosPackage, resolve
 from lab.base_image import DEFAULT_PLATFORM, Platform
-from lab.config import LabConfig
+from lab.config import HTTP_PARSER_VERSION, PYMESOS_VERSION, LabConfig
 from lab.errors import ConfigError, LabError
-from lab.image import LABEL_IMAGE, RUNTIME_REPOSITORY, Build, digest, tag_part
+from lab.image import RUNTIME_REPOSITORY, Build, digest, tag_part
+from lab.labels import LABEL_IMAGE, LABEL_MESOS_PACKAGE
 
 DOCKERFILE = Path("images/mesos/Dockerfile")
 # What the Mesos runtime is built from, besides its wheelhouse and the package.
 IMAGE_INPUTS = ("images/mesos", "innode/sonames.py")
 TOIL_MESOS_STAGE = "toil-mesos"  # the Dockerfile's stage without Mesos itself
-PYMESOS_VERSION = "0.3.15"
-HTTP_PARSER_VERSION = "0.9.0"
 # Fixed times make a rebuilt wheel byte-identical, so the image tag stays the same.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -190,7 +189,7 @@ def runtime_build(
         "MESOS_TREE_PREFIX": package.prefix,
         "MESOS_EXTRA_PACKAGES": " ".join(config.mesos_extra_packages),
     }
-    labels = {LABEL_IMAGE: "mesos-runtime", "org.toil-lab.mesos-package": package.description}
+    labels = {LABEL_IMAGE: "mesos-runtime", LABEL_MESOS_PACKAGE: package.description}
     return Build(
         f"Mesos runtime image ({package.description})", tag, _build(config, tag, args, labels, "mesos")
     )
