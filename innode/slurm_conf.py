@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 from innode.layout import LEADER, NODE_STATE_DIR, RESERVED_MEMORY_MB, worker_names
 
+# On each node's private volume: slurmctld's state (leader), slurmd's spool (workers).
+SLURMCTLD_STATE_DIR = f"{NODE_STATE_DIR}/slurmctld"
+SLURMD_SPOOL_DIR = f"{NODE_STATE_DIR}/slurmd"
+
 CLUSTER_PARTITION = "lab"
 CONF_PATH = "/etc/slurm/slurm.conf"
 
@@ -57,8 +61,8 @@ def render_conf(layout: SlurmLayout) -> str:
         # Workers fetch this file from slurmctld (slurmd --conf-server), so a
         # rescaled lab only reconfigures the leader.
         "SlurmctldParameters=enable_configless",
-        f"StateSaveLocation={NODE_STATE_DIR}/slurmctld",
-        f"SlurmdSpoolDir={NODE_STATE_DIR}/slurmd",
+        f"StateSaveLocation={SLURMCTLD_STATE_DIR}",
+        f"SlurmdSpoolDir={SLURMD_SPOOL_DIR}",
         "SlurmctldPidFile=/run/slurmctld.pid",
         "SlurmdPidFile=/run/slurmd.pid",
         # Unprivileged containers have no writable cgroups: track job processes

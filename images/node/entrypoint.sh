@@ -4,6 +4,10 @@
 # batch system and lab facts come from the environment set by compose.yaml.
 set -euo pipefail
 
+# The in-node paths, from innode/ (the image wrote this file: innode/entrypoint_env.py).
+# shellcheck source=/dev/null
+. /etc/toil-lab/layout.env
+
 role=${LAB_ROLE:?LAB_ROLE must be leader or worker}
 batch_system=${LAB_BATCH_SYSTEM:-slurm}
 secrets=/etc/lab-secrets
@@ -32,7 +36,7 @@ start_munge() {
 }
 
 # Python's placement recorder and slurm.conf renderer live in the image.
-mkdir -p /var/lib/lab/placement /var/lib/lab/toil-work && chmod 1777 /var/lib/lab/placement /var/lib/lab/toil-work
+mkdir -p "$LAB_PLACEMENT_DIR" "$LAB_TOIL_WORK_DIR" && chmod 1777 "$LAB_PLACEMENT_DIR" "$LAB_TOIL_WORK_DIR"
 
 # Runs a daemon in the foreground and starts it again when it exits (`lab fault
 # restart-scheduler` restarts slurmctld on purpose); docker stop's SIGTERM ends both.
@@ -55,12 +59,12 @@ start_slurm() {
   start_munge
   case $role in
     leader)
-      install -d -o slurm -g slurm /var/lib/lab/slurmctld
-      python3 -m innode.slurm_conf > /etc/slurm/slurm.conf
+      install -d -o slurm -g slurm "$LAB_SLURMCTLD_STATE_DIR"
+      python3 -m innode.slurm_conf > "$LAB_SLURM_CONF"
       supervise /usr/sbin/slurmctld -D -i
       ;;
     worker)
-      install -d /var/lib/lab/slurmd
+      install -d "$LAB_SLURMD_SPOOL_DIR"
       # Configless: slurmd fetches slurm.conf from slurmctld, so scaling the lab
       # changes only the leader's configuration.
       supervise /usr/sbin/slurmd -D --conf-server leader
@@ -97,16 +101,16 @@ start_mesos() {
   # shellcheck source=/dev/null
   . "$env_file"
   export LAB_MESOS_LAUNCHER_DIR
-  install -d /var/lib/lab/mesos
+  install -d "$LAB_MESOS_DIR"
   if [[ $role == worker ]]; then
     # An agent recovers its checkpointed identity from its work directory (on the
     # worker's volume), and refuses to start if what it offers changed, e.g.
     # SLOTS_PER_CPU. A recreated container runs none of the old one's executors:
     # its agent registers as a new agent. A restarted one (`lab heal`) recovers.
-    local marker=/var/lib/lab/mesos/agent-container this
+    local marker=$LAB_MESOS_DIR/agent-container this
     this=$(grep -o -m 1 '/containers/[0-9a-f]\{64\}/' /proc/self/mountinfo | cut -d/ -f3 || true)
     if [[ $(cat "$marker" 2>/dev/null) != "$this" ]]; then
-      rm -f /var/lib/lab/mesos/agent/meta/slaves/latest
+      rm -f "$LAB_MESOS_AGENT_WORK_DIR/meta/slaves/latest"
       echo "$this" > "$marker"
     fi
   fi
