@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lab import backends
 from lab.errors import ConfigError
 
 # --- Constants: names, labels and pins, in one place -------------------------
@@ -33,20 +34,13 @@ DEFAULT_WORKERS = 3
 MAX_WORKERS = 64
 # 3G: Slurm sees 2944M, so a job with Toil's default request (2G of memory) fits.
 DEFAULT_WORKER_MEMORY_MB = 3072
-# Jobs one CPU of a worker takes at once (SLOTS_PER_CPU), by batch system. Toil jobs
-# in a lab are mostly light: Slurm may put 4 on one CPU (OverSubscribe=FORCE), so a
-# 2-core worker offers 8 job slots. A Mesos agent offers SLOTS_PER_CPU x its CPUs,
-# and Toil asks at least one core per job (--defaultCores >= 1); Toil's Mesos scheduler
-# fills the first offer that fits, and Mesos withholds an agent whose offer Toil
-# declined for 5 s, so with 4 slots a fan-out lands on one worker. One slot per CPU
-# makes a fan-out wider than a worker's CPUs use the other workers (README.md, 'Mesos').
-DEFAULT_SLOTS_PER_CPU = {"slurm": 4, "mesos": 1}
-BATCH_SYSTEMS = ("slurm", "mesos")
 # What a Mesos build from source (`make mesos`) takes on a 2-core machine like CI's, measured.
 MESOS_BUILD_MINUTES = 40
 # BATCH_SYSTEM=auto (the default): Mesos when MESOS_PACKAGE names a Mesos build, a lab remembers
 # one, or `make mesos` built one here (lab/remembered.py); else Slurm.
 AUTO = "auto"
+# The batch systems are lab/backends/'s: each Backend also gives its default SLOTS_PER_CPU.
+BATCH_SYSTEMS = backends.NAMES
 BATCH_SYSTEM_CHOICES = (AUTO, *BATCH_SYSTEMS)
 
 _LAB_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -71,7 +65,7 @@ class LabConfig:
     toil_source: Path | None = None
     base_image: str = DEFAULT_BASE_IMAGE
     worker_memory_mb: int = DEFAULT_WORKER_MEMORY_MB
-    slots_per_cpu: int | None = None  # None: the batch system's default (DEFAULT_SLOTS_PER_CPU)
+    slots_per_cpu: int | None = None  # None: the batch system's default (Backend.default_slots_per_cpu)
     compose_command: tuple[str, ...] | None = None  # None: detect v2, then v1
     # The lab whose memory gave mesos_package (lab/remembered.py), when the environment did not.
     remembered_from: str | None = None
@@ -93,7 +87,7 @@ class LabConfig:
 
     def slots_for(self, batch_system: str) -> int:
         """Jobs per CPU of a worker on this batch system: SLOTS_PER_CPU, or its default."""
-        return self.slots_per_cpu or DEFAULT_SLOTS_PER_CPU[batch_system]
+        return self.slots_per_cpu or backends.get(batch_system).default_slots_per_cpu
 
     def with_workers(self, workers: int) -> LabConfig:
         """A copy of this configuration with a validated worker count."""

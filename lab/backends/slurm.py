@@ -14,7 +14,7 @@ from pathlib import Path
 from innode.layout import worker_order
 from innode.slurm_autodeploy import BATCH_SYSTEM_NAME, PLAIN_BATCH_SYSTEM_NAME
 from innode.slurm_conf import CONF_PATH
-from lab.backends import WorkerState
+from lab.backends.backend import WorkerState
 from lab.errors import LabError
 from lab.node import Node
 from lab.wait import Check
@@ -70,6 +70,9 @@ class SlurmBackend:
     name = "slurm"
     scheduler = "slurmctld"
     worker_daemon = "slurmd"
+    # Toil jobs in a lab are mostly light: Slurm may put 4 on one CPU (OverSubscribe=FORCE),
+    # so a 2-core worker offers 8 job slots.
+    default_slots_per_cpu = 4
 
     def leader_ready(self, leader: Node) -> Check[None]:
         result = leader.exec(["scontrol", "ping"], check=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import process, settings
+from lab import backends, process, settings
 from lab.cluster import Lab
 from lab.config import LabConfig
 from lab.diagnostics import export_logs
@@ -22,7 +22,7 @@ WORKFLOWS = Path(__file__).resolve().parent / "workflows"
 TEST_LAB_NAME = "toil-lab-test"
 # Every test that uses the `lab` fixture runs on each of these batch systems, unless
 # it is marked @pytest.mark.backends("slurm").
-BACKENDS = ("slurm", "mesos")
+BACKENDS = backends.NAMES
 NO_MESOS = "on Mesos: set MESOS_PACKAGE to a Mesos .deb or install-tree .tar.gz (README.md, 'Mesos')"
 # REQUIRE_MESOS=1 (CI, where a Mesos build is at hand): no Mesos build is a failure, not a skip.
 REQUIRE_MESOS = os.environ.get("REQUIRE_MESOS") == "1"

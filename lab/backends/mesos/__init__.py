@@ -17,7 +17,7 @@ from typing import Any
 from innode.layout import worker_order
 from innode.mesos_daemons import ENDPOINT, SANDBOXES_DIR
 from lab import docker
-from lab.backends import WorkerState
+from lab.backends.backend import WorkerState
 from lab.errors import ConfigError, LabError
 from lab.node import Node
 from lab.wait import Check
@@ -101,6 +101,12 @@ class MesosBackend:
     name = "mesos"
     scheduler = "mesos-master"
     worker_daemon = "mesos-agent"
+    # An agent offers SLOTS_PER_CPU x its CPUs, and Toil asks at least one core per job
+    # (--defaultCores >= 1); Toil's Mesos scheduler fills the first offer that fits, and
+    # Mesos withholds an agent whose offer Toil declined for 5 s, so with 4 slots a fan-out
+    # lands on one worker. One slot per CPU makes a fan-out wider than a worker's CPUs use
+    # the other workers (docs/mesos.md).
+    default_slots_per_cpu = 1
 
     def leader_ready(self, leader: Node) -> Check[None]:
         result = leader.exec(STATE_ARGV, check=False)
