@@ -9,7 +9,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lab.bench.report import format_report
 from lab.bench.run import (
     DEFAULT_BENCH_LAB,
     DEFAULT_JOBS,
@@ -18,6 +17,7 @@ from lab.bench.run import (
     BenchOptions,
     run_bench,
 )
+from lab.bench.summary import format_report
 from lab.config import BATCH_SYSTEMS, parse_workers
 from lab.errors import LabError
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from lab import docker, settings
 from lab.bench import jobs, measure
-from lab.bench.report import BackendBench, BenchResult
-from lab.bench.startup import NOOP_SUFFIX, StartUp, noop_start, timed_lab
+from lab.bench.startup_ratio import NOOP_SUFFIX, StartUp, noop_start, timed_lab
+from lab.bench.summary import BackendBench, BenchResult
 from lab.cluster import Lab
 from lab.config import BATCH_SYSTEMS, LabConfig
 from lab.errors import ConfigError

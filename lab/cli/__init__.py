@@ -1,7 +1,7 @@
 """`lab`: the command line behind the Makefile.
 
 Each verb is a small handler in one of this package's modules (lifecycle, access,
-views, workflows, faults, toil_tests, mesos_build), declared with its help and an example (lab/cli/verb.py);
+views, workflows, faults, suites, mesos_build), declared with its help and an example (lab/cli/verb.py);
 the parser is built from VERBS. To add a verb, write its handler and list it there.
 Exit codes: 0 done, 2 an error the message explains, 3 not ready in time, 130 interrupted.
 """
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from lab import settings
-from lab.cli import access, faults, lifecycle, mesos_build, toil_tests, views, workflows
+from lab.cli import access, faults, lifecycle, mesos_build, suites, views, workflows
 from lab.cli.verb import Context, Verb
 from lab.errors import LabError, NotReady
 
@@ -24,7 +24,7 @@ VERBS: tuple[Verb, ...] = (
     *access.VERBS,
     *workflows.VERBS,
     *faults.VERBS,
-    *toil_tests.VERBS,
+    *suites.VERBS,
     *mesos_build.VERBS,
 )
 

@@ -8,5 +8,5 @@ mesos_family      Toil's Mesos batch-system tests: pytest in a lab worker, as th
 plugin.py         the pytest plugin that hands ApplianceTestSupport the lab's leader and a worker
 leftovers.py      what an appliance test leaves on the shared /data, and only that, removed
 cause.py          the first line of a failure's real cause; table.py the table from junit XML
-installed.py      the Toil of a node, or of the runner (innode/toil_tests.py answers)
+installed.py      the Toil of a node, or of the runner (innode/toil_facts.py answers)
 """

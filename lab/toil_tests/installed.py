@@ -1,4 +1,4 @@
-"""The Toil installed in a node, or in the host's test runner, as innode.toil_tests describes it."""
+"""The Toil installed in a node, or in the host's test runner, as innode.toil_facts describes it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from lab import process
 from lab.node import Node
 
-FACTS = ["-m", "innode.toil_tests", "facts"]
+FACTS = ["-m", "innode.toil_facts", "facts"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Installed:
 
     @classmethod
     def from_json(cls, text: str) -> Installed:
-        """Read `python3 -m innode.toil_tests facts`' answer."""
+        """Read `python3 -m innode.toil_facts facts`' answer."""
         data: dict[str, Any] = json.loads(text)
         return cls(str(data["version"]), str(data["site"]), str(data["digest"]), str(data["python"]))
 

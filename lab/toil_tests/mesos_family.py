@@ -12,7 +12,7 @@ The worker's own agent listens on the container's address, not on 127.0.0.1: bot
 
 Ending `docker exec` on the host does not end pytest in the worker: its pid is kept in a
 file there, and the run's processes (pytest, the tests' master, agent and executors) are
-stopped when the host's run ends, and before a new one (innode/toil_tests.py `stop`).
+stopped when the host's run ends, and before a new one (innode/toil_facts.py `stop`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from lab.toil_tests.families import MESOS, Outcome, run_pytest
 # The run's folder in the worker (its own filesystem; emptied first), and its pytest's pid.
 REMOTE = "/tmp/toil-tests"
 PIDFILE = "/tmp/toil-tests.pid"
-STOP = ["python3", "-m", "innode.toil_tests", "stop", PIDFILE]
+STOP = ["python3", "-m", "innode.toil_facts", "stop", PIDFILE]
 # A shell that records its pid, runs the command, and removes the record when the command
 # ends: a record left behind is a run whose host went away; `stop` ends its whole tree.
 WITH_PIDFILE = ["sh", "-c", 'echo $$ > "$0"; "$@"; status=$?; rm -f "$0"; exit $status', PIDFILE]

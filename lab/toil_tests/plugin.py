@@ -49,7 +49,7 @@ from typing import Any
 
 import pytest
 
-from innode import toil_tests as toil_facts
+from innode import toil_facts
 from innode.layout import DATA_DIR, LAB_USER, USER_HOME
 from lab import docker, process
 from lab.cluster import Lab

@@ -9,11 +9,11 @@ import pytest
 
 from lab.backends.slurm import set_conf_values
 from lab.bench import __main__ as cli
-from lab.bench import jobs, measure, report, run
+from lab.bench import jobs, measure, run, summary
 from lab.bench.jobs import JobRun
 from lab.bench.measure import WorkerMemory
-from lab.bench.report import BackendBench, BenchResult
-from lab.bench.startup import StartUp, noop_override
+from lab.bench.startup_ratio import StartUp, noop_override
+from lab.bench.summary import BackendBench, BenchResult
 from lab.errors import ConfigError
 
 
@@ -150,7 +150,7 @@ def test_each_batch_systems_ratio_uses_medians_on_its_own_lab() -> None:
     shown = {b["batch_system"]: b for b in data["backends"]}
     assert (shown["slurm"]["median_s"], shown["slurm"]["single_machine_median_s"]) == (32.0, 21.0)
     assert shown["mesos"]["jobs_ratio"] == pytest.approx(1.6)
-    assert data["targets"]["jobs_ratio"] == report.JOBS_RATIO_TARGET
+    assert data["targets"]["jobs_ratio"] == summary.JOBS_RATIO_TARGET
 
 
 def test_startup_ratio() -> None:
@@ -163,7 +163,7 @@ def test_report_shows_both_batch_systems_beside_single_machine_with_verdicts() -
     slurm.memory_idle = [WorkerMemory("worker-1", 12.0, 3.0)]
     mesos = BackendBench("mesos", 1, StartUp(4, 4.0, 3.0))
     mesos.runs = [job_run("single_machine", 1, 20.0, "mesos"), job_run("mesos", 1, 30.0, "mesos")]
-    text = report.format_report(BenchResult("b", 3, 64, 2, [0.5, 0.5, 0.5], 0, backends=[slurm, mesos]))
+    text = summary.format_report(BenchResult("b", 3, 64, 2, [0.5, 0.5, 0.5], 0, backends=[slurm, mesos]))
     assert "   slurm  4 containers" in text and "4.00x   MISSED" in text
     assert "1.33x   ok" in text
     assert "     slurm     mesos  single_machine    ratio" in text
@@ -175,7 +175,7 @@ def test_report_shows_both_batch_systems_beside_single_machine_with_verdicts() -
 def test_a_batch_system_left_out_says_why() -> None:
     result = BenchResult("b", 3, 64, 2, [0.5, 0.5, 0.5], 0)
     result.backends = [BackendBench("mesos", 1, not_measured="no MESOS_PACKAGE is set or remembered")]
-    assert "mesos: not measured: no MESOS_PACKAGE is set or remembered" in report.format_report(result)
+    assert "mesos: not measured: no MESOS_PACKAGE is set or remembered" in summary.format_report(result)
 
 
 def test_parser_defaults_and_repeatable_options() -> None:

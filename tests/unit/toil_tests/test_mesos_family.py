@@ -34,9 +34,9 @@ def test_pytest_runs_in_the_worker_as_lab_from_toils_installed_package(
     fake_run: FakeRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake_run.on(
-        "docker", "exec", "id-w3", "python3", "-m", "innode.toil_tests", "facts", stdout=json.dumps(FACTS)
+        "docker", "exec", "id-w3", "python3", "-m", "innode.toil_facts", "facts", stdout=json.dumps(FACTS)
     )
-    fake_run.on("docker", "exec", "--user", "lab", "id-w3", "python3", "-m", "innode.toil_tests", "stop")
+    fake_run.on("docker", "exec", "--user", "lab", "id-w3", "python3", "-m", "innode.toil_facts", "stop")
     fake_run.on("docker", "exec", "--user", "lab", "id-w3", "sh", "-c", 'rm -rf "$1" && mkdir -p "$1"')
     fake_run.on("docker", "exec", "--user", "lab", "--workdir", SITE, stdout="19 passed\n", returncode=1)
     fake_run.on("docker", "exec", "id-w3", "test", "-f")

@@ -1,7 +1,7 @@
 """What `lab toil-tests` asks of a Toil installation and of a node's test processes.
 
 `facts`: where Toil is, what it is, which Python runs it. The same question goes to a
-node's Toil (`python3 -m innode.toil_tests facts` in the node) and to the host's test
+node's Toil (`python3 -m innode.toil_facts facts` in the node) and to the host's test
 runner (its virtualenv's Python, with the checkout on its path), so that the runner can
 prove it imports the very Toil the lab installed: the digest covers every file of the
 `toil` package (its tests included), not only its version string, which a source build
@@ -135,7 +135,7 @@ def alive(pid: int, proc: Path = Path("/proc")) -> bool:
         return False
 
 
-USAGE = "usage: python3 -m innode.toil_tests facts | stop PIDFILE"
+USAGE = "usage: python3 -m innode.toil_facts facts | stop PIDFILE"
 
 
 def main(argv: Sequence[str]) -> int:

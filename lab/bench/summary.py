@@ -7,7 +7,7 @@ from typing import Any
 
 from lab.bench.jobs import SINGLE_MACHINE, JobRun
 from lab.bench.measure import WorkerMemory, median, ratio
-from lab.bench.startup import StartUp
+from lab.bench.startup_ratio import StartUp
 
 # Goals: `lab up` within 1.5x of bare containers; each batch system's 64 jobs within
 # 1.2x of single_machine on the same lab's leader; idle workers under 50 MiB.
