@@ -30,11 +30,17 @@ def placement(cli: Cli) -> dict[str, object]:
 def test_fan_out_on_plain_slurm_from_the_shared_volume(cli: Cli, lab: Lab) -> None:
     run = cli("run", "--shared", str(WORKFLOWS / "fanout.py"), "--leaves", "6", "--logLevel", "WARNING")
     assert run.returncode == 0, run.stderr[-3000:]
-    argv = json.loads(lab.leader.read_text("/var/lib/lab/runs/last.json"))["argv"]
-    assert argv[argv.index("--batchSystem") + 1] == "slurm"
     leaves = result_of(run.stdout)
     assert isinstance(leaves, list) and len(leaves) == 6
     assert all(leaf["node"].startswith("worker-") for leaf in leaves)
+    # What the leaves saw of themselves: each ran in a Slurm job, and imported the workflow
+    # from the shared volume, not from a copy that auto-deployment made on its node.
+    assert all(leaf["slurm_job_id"].isdigit() for leaf in leaves), leaves
+    assert {leaf["module_file"] for leaf in leaves} == {"/data/workflows/fanout.py"}, leaves
+    jobs = placement(cli)["jobs"]
+    assert isinstance(jobs, list)
+    recorded = {job["pid"]: job["batch_job_id"] for job in jobs if job["job_name"] == "leaf"}
+    assert {leaf["pid"]: leaf["slurm_job_id"] for leaf in leaves} == recorded
     assert lab.node("worker-1").exec(["test", "-f", "/data/workflows/fanout.py"], check=False).returncode == 0
 
 
@@ -51,6 +57,9 @@ def test_fan_out_lands_on_several_workers_and_processes(cli: Cli, lab: Lab) -> N
     assert len({node for node, _ in observed}) >= 2, observed
     assert len(observed) >= 6, observed
     assert all(node.startswith("worker-") for node, _ in observed)
+    # Each worker imported the code from a copy of its own: not the leader's private area
+    # (no worker has it), not the shared volume.
+    assert not [leaf for leaf in leaves if leaf["module_file"].startswith(("/home/lab/", "/data/"))], leaves
 
     evidence = placement(cli)
     jobs = evidence["jobs"]
@@ -91,7 +100,13 @@ def test_a_failed_workflow_leaves_the_lab_usable(cli: Cli, lab: Lab) -> None:
 
 
 def test_a_workflow_with_a_syntax_error_is_refused_before_it_runs(cli: Cli, lab: Lab, tmp_path: Path) -> None:
+    # A run first, so that the record the refused run must leave alone exists.
+    first = cli(
+        "run", str(WORKFLOWS / "fanout.py"), "--leaves", "1", "--seconds", "0", "--logLevel", "WARNING"
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
     before = lab.leader.read_text("/var/lib/lab/runs/last.json")
+    assert before is not None
     broken = tmp_path / "broken.py"
     broken.write_text("from toil.job import Job\n\ndef f(:\n    pass\n")
     result = cli("run", str(broken))

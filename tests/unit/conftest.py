@@ -14,7 +14,7 @@ from lab import process
 from lab.backends.mesos import build as mesos_build
 from lab.config import project_root
 
-from .fakes import FakeRun
+from .fakes import IDS, INSPECT, PS, FakeRun
 
 
 def makefile_exports() -> tuple[str, ...]:
@@ -66,6 +66,14 @@ def no_docker(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_run(argv, *args, **kwargs)
 
     monkeypatch.setattr(subprocess, "run", guarded)
+
+
+@pytest.fixture
+def docker_with_lab(fake_run: FakeRun) -> FakeRun:
+    """A Docker host running the recorded lab: leader, worker-2 (exited), worker-10 (paused)."""
+    fake_run.on(*PS, stdout="\n".join(IDS) + "\n")
+    fake_run.on("docker", "inspect", stdout=INSPECT)
+    return fake_run
 
 
 @pytest.fixture

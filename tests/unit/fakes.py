@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,11 @@ from lab.process import Result
 
 # Recorded inputs: `docker inspect` output of a lab's containers.
 DATA = Path(__file__).resolve().parent / "data"
+# The recorded lab (leader, worker-2 exited, worker-10 paused): what `docker ps` and
+# `docker inspect` answer for it (the docker_with_lab fixture).
+INSPECT = (DATA / "docker-inspect.json").read_text()
+IDS = [record["Id"] for record in json.loads(INSPECT)]
+PS = ["docker", "ps", "--quiet", "--no-trunc", "--all", "--filter", "label=org.toil-lab.lab=toil-lab"]
 
 
 @dataclass
@@ -85,3 +91,40 @@ class FakeLeader:
     def exec(self, argv: Sequence[str], *, check: bool = True) -> Result:
         self.calls.append(list(argv))
         return Result(tuple(argv), self.returncode, self.stdout, self.stderr)
+
+
+# A recorded Mesos master's /state (trimmed): three agents, one deactivated, one inactive.
+STATE: dict[str, Any] = {
+    "pid": "master@172.20.0.2:5050",
+    "leader": "master@172.20.0.2:5050",
+    "elected_time": 1764450000.5,
+    "slaves": [
+        {
+            "id": "A-S2",
+            "hostname": "worker-2",
+            "active": True,
+            "deactivated": False,
+            "resources": {"cpus": 2.0, "mem": 2944.0, "disk": 1000.0},
+            "used_resources": {"cpus": 1.0, "mem": 256.0},
+            "attributes": {"preemptible": "False"},
+        },
+        {
+            "id": "A-S1",
+            "hostname": "worker-1",
+            "active": True,
+            "deactivated": True,
+            "resources": {"cpus": 2.0, "mem": 2944.0},
+            "used_resources": {},
+        },
+        {"id": "A-S3", "hostname": "worker-3", "active": False, "resources": {}, "used_resources": {}},
+    ],
+    "frameworks": [
+        {
+            "tasks": [
+                {"slave_id": "A-S2", "state": "TASK_RUNNING"},
+                {"slave_id": "A-S2", "state": "TASK_FINISHED"},
+                {"slave_id": "A-S1", "state": "TASK_STAGING"},
+            ]
+        }
+    ],
+}

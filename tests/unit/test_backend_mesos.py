@@ -11,48 +11,12 @@ from lab.backends import mesos
 from lab.backends.mesos import MesosBackend
 from lab.errors import LabError
 
-from .fakes import FakeLeader
+from .fakes import STATE, FakeLeader
 
 
 def test_toil_options() -> None:
     options = [("--batchSystem", "mesos"), ("--mesosEndpoint", "leader:5050")]
     assert MesosBackend().toil_options(auto_deploy=True) == options
-
-
-STATE: dict[str, Any] = {
-    "pid": "master@172.20.0.2:5050",
-    "leader": "master@172.20.0.2:5050",
-    "elected_time": 1764450000.5,
-    "slaves": [
-        {
-            "id": "A-S2",
-            "hostname": "worker-2",
-            "active": True,
-            "deactivated": False,
-            "resources": {"cpus": 2.0, "mem": 2944.0, "disk": 1000.0},
-            "used_resources": {"cpus": 1.0, "mem": 256.0},
-            "attributes": {"preemptible": "False"},
-        },
-        {
-            "id": "A-S1",
-            "hostname": "worker-1",
-            "active": True,
-            "deactivated": True,
-            "resources": {"cpus": 2.0, "mem": 2944.0},
-            "used_resources": {},
-        },
-        {"id": "A-S3", "hostname": "worker-3", "active": False, "resources": {}, "used_resources": {}},
-    ],
-    "frameworks": [
-        {
-            "tasks": [
-                {"slave_id": "A-S2", "state": "TASK_RUNNING"},
-                {"slave_id": "A-S2", "state": "TASK_FINISHED"},
-                {"slave_id": "A-S1", "state": "TASK_STAGING"},
-            ]
-        }
-    ],
-}
 
 
 def test_parse_agents() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 from pathlib import Path
@@ -16,9 +15,7 @@ from lab.config import LabConfig, choose_batch_system
 from lab.errors import ConfigError, NotReady
 from lab.steps import Steps
 
-from .fakes import FakeLeader, FakeRun
-from .test_backend_mesos import STATE
-from .test_cluster import IDS, docker_with_lab  # noqa: F401  (a fixture)
+from .fakes import IDS, STATE, FakeLeader, FakeRun
 
 
 def test_get_knows_both_backends_and_refuses_others() -> None:
@@ -163,7 +160,7 @@ def test_a_running_mesos_lab_is_rescaled_on_mesos() -> None:
     assert why.endswith("lab 'toil-lab' already runs it")
 
 
-def test_wait_workers_on_mesos_reads_the_masters_agents(docker_with_lab: FakeRun) -> None:  # noqa: F811
+def test_wait_workers_on_mesos_reads_the_masters_agents(docker_with_lab: FakeRun) -> None:
     docker_with_lab.on("docker", "exec", stdout=json.dumps(STATE))
     docker_with_lab.on("docker", "logs", stdout="")
     said: list[str] = []
@@ -183,11 +180,6 @@ def test_wait_workers_on_mesos_reads_the_masters_agents(docker_with_lab: FakeRun
         "innode.mesos_daemons",
         "state",
     ] in docker_with_lab.argvs
-
-
-def test_a_config_is_a_plain_value() -> None:
-    config = dataclasses.replace(LabConfig(), mesos_package="x.deb")
-    assert choose_batch_system(config)[0] == "mesos"
 
 
 def test_a_slurm_lab_on_a_base_whose_slurm_cannot_run_jobs_is_refused(fake_run: FakeRun) -> None:

@@ -14,19 +14,7 @@ from lab.cluster import Lab
 from lab.config import LabConfig, project_root
 from lab.errors import CommandFailed, NoSuchNode, NotReady
 
-from .fakes import DATA, FakeRun
-
-INSPECT = (DATA / "docker-inspect.json").read_text()
-IDS = [record["Id"] for record in json.loads(INSPECT)]
-PS = ["docker", "ps", "--quiet", "--no-trunc", "--all", "--filter", "label=org.toil-lab.lab=toil-lab"]
-
-
-@pytest.fixture
-def docker_with_lab(fake_run: FakeRun) -> FakeRun:
-    """A Docker host running the recorded lab: leader, worker-2 (exited), worker-10 (paused)."""
-    fake_run.on(*PS, stdout="\n".join(IDS) + "\n")
-    fake_run.on("docker", "inspect", stdout=INSPECT)
-    return fake_run
+from .fakes import IDS, PS, FakeRun
 
 
 def test_nodes_are_found_by_label_and_sorted(docker_with_lab: FakeRun) -> None:

@@ -11,7 +11,14 @@ from toil.job import Job
 
 def leaf(job, index, seconds):
     time.sleep(seconds)
-    return {"index": index, "node": socket.gethostname(), "pid": os.getpid()}
+    return {
+        "index": index,
+        "node": socket.gethostname(),
+        "pid": os.getpid(),
+        # Where this worker imported the workflow's code from, and the Slurm job it ran in.
+        "module_file": os.path.abspath(__file__),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""),
+    }
 
 
 def root(job, count, seconds):
