@@ -39,8 +39,9 @@ def test_fan_out_on_plain_slurm_from_the_shared_volume(cli: Cli, lab: Lab) -> No
     assert {leaf["module_file"] for leaf in leaves} == {"/data/workflows/fanout.py"}, leaves
     jobs = placement(cli)["jobs"]
     assert isinstance(jobs, list)
-    recorded = {job["pid"]: job["batch_job_id"] for job in jobs if job["job_name"] == "leaf"}
-    assert {leaf["pid"]: leaf["slurm_job_id"] for leaf in leaves} == recorded
+    # Keyed by node and pid: each container has its own pid numbers.
+    recorded = {(job["node"], job["pid"]): job["batch_job_id"] for job in jobs if job["job_name"] == "leaf"}
+    assert {(leaf["node"], leaf["pid"]): leaf["slurm_job_id"] for leaf in leaves} == recorded
     assert lab.node("worker-1").exec(["test", "-f", "/data/workflows/fanout.py"], check=False).returncode == 0
 
 
