@@ -34,13 +34,16 @@ class Lab:
         self.config = config
         self.say = say
         self.verbose = verbose  # builds stream their output instead of writing build/logs/
+        self._made_on: str | None = None  # the batch system the lab's containers carry, once seen
 
     # --- discovery ---------------------------------------------------------
     def nodes(self) -> list[Node]:
         """Every container of this lab, leader first, whatever its state."""
         ids = docker.container_ids({LABEL_LAB: self.config.name})
-        found = [Node.from_inspect(data) for data in docker.inspect(ids)]
-        return sorted(found, key=sort_key)
+        found = sorted((Node.from_inspect(data) for data in docker.inspect(ids)), key=sort_key)
+        if found:
+            self._made_on = next((n for n in found if n.role == "leader"), found[0]).batch_system
+        return found
 
     def workers(self) -> list[Node]:
         """The lab's worker nodes, by number."""
@@ -55,34 +58,43 @@ class Lab:
         names = ", ".join(node.name for node in nodes) or "none: the lab is not up (`make lab-up`)"
         raise NoSuchNode(f"lab {self.config.name!r} has no node {name!r}; its nodes: {names}")
 
-    @property
     def leader(self) -> Node:
-        """The leader node."""
+        """The leader node; NoSuchNode (saying the lab is not up) when it has none."""
         return self.node(LEADER)
 
     def running_batch_system(self) -> str | None:
-        """The batch system of the lab's existing containers (from their labels), if any."""
-        nodes = self.nodes()
-        leader = next((n for n in nodes if n.role == "leader"), None)
-        return (leader or nodes[0]).batch_system if nodes else None
+        """The batch system of the lab's existing containers (from their labels), if any.
 
-    @property
+        Asked of Docker until the lab has containers, then remembered: a lab keeps the
+        batch system it was made with (`lab up` refuses another), so one `lab status`
+        does not list the containers again for each question.
+        """
+        if self._made_on is None:
+            self.nodes()  # remembers it when there are containers
+        return self._made_on
+
+    def forget_containers(self) -> None:
+        """The lab's containers were removed (`lab down`, `lab clean`): ask Docker again next time."""
+        self._made_on = None
+
     def batch_system(self) -> str:
-        """The batch system this lab runs (or would run, when it has no containers yet)."""
+        """The batch system this lab runs (or would run, when it has no containers yet).
+
+        A ConfigError when it has none and the configuration chooses none that can run.
+        """
         return self.running_batch_system() or choose_batch_system(self.config)[0]
 
-    @property
     def backend(self) -> Backend:
         """The batch system's side of the lab: readiness, status, Toil options."""
-        return backends.get(self.batch_system)
+        return backends.get(self.batch_system())
 
     def worker_states(self) -> list[WorkerState]:
         """Every worker as the scheduler on the leader sees it now."""
-        return self.backend.worker_states(self.leader)
+        return self.backend().worker_states(self.leader())
 
     def pinned(self, node: str) -> contextlib.AbstractContextManager[list[str]]:
         """For its duration, new jobs go to one worker; yields the Toil options that do it."""
-        return self.backend.pinned(self.leader, node, [w.name for w in self.workers()])
+        return self.backend().pinned(self.leader(), node, [w.name for w in self.workers()])
 
     def is_up(self) -> bool:
         """True when the leader and at least one worker are running."""
@@ -147,10 +159,10 @@ class Lab:
 
     def wait_leader(self, timeout: float = READY_TIMEOUT) -> None:
         """Wait until the scheduler on the leader (slurmctld, mesos-master) answers."""
-        backend = self.backend
+        backend = self.backend()
 
         def check() -> Check[None]:
-            leader = self.leader
+            leader = self.leader()
             if not leader.running:
                 return Check(False, f"leader container is {leader.state}", None)
             return backend.leader_ready(leader)
@@ -163,7 +175,7 @@ class Lab:
         )
 
     def _with_hint(self, logs: str) -> str:
-        hint = self.backend.explain(logs)
+        hint = self.backend().explain(logs)
         return f"{hint}\n{logs}" if hint else logs
 
     def wait_workers(
@@ -171,10 +183,12 @@ class Lab:
     ) -> None:
         """Wait until `count` workers are registered with the scheduler and ready."""
         expected = worker_names(count)
-        backend = self.backend
+        backend = self.backend()
+        # The leader is up (wait_leader): found once, not listed again for every poll.
+        leader = self.leader()
 
         def check() -> Check[list[str]]:
-            states = {s.name: s for s in backend.worker_states(self.leader)}
+            states = {s.name: s for s in backend.worker_states(leader)}
             ready = [name for name in expected if name in states and states[name].ready]
             missing = [name for name in expected if name not in ready]
             detail = f"{len(ready)}/{count} workers ready"
@@ -226,12 +240,14 @@ class Lab:
         try:
             self._existing_compose().down(volumes=volumes)
         except CommandFailed as error:
+            self.forget_containers()
             if self.nodes() or "has active endpoints" not in error.stderr:
                 raise
             self.say(
                 f"warning: Docker kept lab {self.config.name!r}'s network: it says it has active endpoints "
                 "although no container is attached (a Docker daemon fault; restarting dockerd removes it)"
             )
+        self.forget_containers()
 
     def _undo_faults(self) -> None:
         # Resume paused nodes so that they stop cleanly; killed and partitioned

@@ -31,5 +31,5 @@ def export_logs(lab: Lab, directory: Path) -> Path:
         return directory  # no lab: no scheduler (and no backend to ask, e.g. Mesos without a build)
     leader = next((n for n in nodes if n.role == "leader" and n.running), None)
     # The scheduler's view and configuration; on Mesos also the agents' sandboxes.
-    lab.backend.export(leader, [n for n in nodes if n.role == "worker"], directory)
+    lab.backend().export(leader, [n for n in nodes if n.role == "worker"], directory)
     return directory

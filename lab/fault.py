@@ -7,7 +7,7 @@ own state, so `lab status` shows what is really in force; `heal` undoes them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,11 +59,11 @@ def connected(node: Node, network: str) -> bool:
     return network in networks(node)
 
 
-def faults_in_force(lab: Lab) -> list[Fault]:
-    """The lasting faults that Docker shows now."""
+def faults_in_force(lab: Lab, nodes: Sequence[Node] | None = None) -> list[Fault]:
+    """The lasting faults that Docker shows now (of `nodes`, as just listed, or listed here)."""
     network = None
     found = []
-    for node in lab.nodes():
+    for node in lab.nodes() if nodes is None else nodes:
         if node.state == "paused":
             found.append(Fault("pause", node.name))
         elif node.state in ("exited", "dead", "created"):
@@ -94,7 +94,7 @@ def inject(lab: Lab, kind: str, name: str) -> Fault:
         return Fault(kind, name, f"off {network}")
     if kind == "restart-scheduler":
         # The entrypoint's supervisor starts slurmctld (or mesos-master) again at once.
-        scheduler = lab.backend.scheduler
+        scheduler = lab.backend().scheduler
         node.exec(["pkill", "-TERM", "-x", scheduler])
         return Fault(kind, name, scheduler)
     return kill_toil_leader(lab)
@@ -104,9 +104,9 @@ def kill_toil_leader(lab: Lab) -> Fault:
     """SIGKILL the Toil leader of the last run (the `python -m` process that holds its job store)."""
     from lab.workflow import require_last_run
 
-    record = require_last_run(lab.leader)
+    record = require_last_run(lab.leader())
     pattern = f" {record.job_store}( |$)"
-    result = lab.leader.exec(["pkill", "-KILL", "-u", LAB_USER, "-f", pattern], check=False)
+    result = lab.leader().exec(["pkill", "-KILL", "-u", LAB_USER, "-f", pattern], check=False)
     if result.returncode != 0:
         raise LabError(f"no Toil leader is running for {record.job_store} on the leader")
     return Fault("kill-leader", LEADER, record.job_store)
@@ -163,7 +163,7 @@ def heal(lab: Lab, name: str) -> list[str]:
         if not connected(current, network):
             docker.connect(network, current.container_id, aliases=[name])
             forget_pinned(lab, name)
-            lab.backend.rejoin(current)
+            lab.backend().rejoin(current)
             undone.append(f"reconnected to {network}")
     return undone
 

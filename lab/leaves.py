@@ -57,14 +57,14 @@ class LeavesRun:
     def start(self) -> LeavesRun:
         """Stage the workflow on the leader and start it in a thread."""
         path = self.lab.config.root / LEAVES_WORKFLOW
-        module, workdir = workflow.stage_workflow(self.lab.leader, path)
+        module, workdir = workflow.stage_workflow(self.lab.leader(), path)
         args = ["--record", self.record_dir, "--leaves", str(self.leaves), "--seconds", str(self.seconds)]
         args += ["--logLevel", "INFO", *self.extra]
 
         def run() -> None:
             try:
                 self.record, self.result = workflow.run_module(
-                    self.lab.leader, module, args, workdir=workdir, capture=True
+                    self.lab.leader(), module, args, workdir=workdir, capture=True
                 )
             except BaseException as error:
                 self.error = error
@@ -90,7 +90,7 @@ class LeavesRun:
     def logs(self) -> dict[int, list[str]]:
         """Each leaf's own log lines ('start|done NODE PID TIME')."""
         script = f'for f in {self.record_dir}/leaf-*.log; do [ -e "$f" ] && echo "== $f" && cat "$f"; done'
-        text = self.lab.leader.exec(["sh", "-c", script + "; true"]).stdout
+        text = self.lab.leader().exec(["sh", "-c", script + "; true"]).stdout
         found: dict[int, list[str]] = {}
         current = -1
         for line in text.splitlines():
@@ -126,7 +126,7 @@ class LeavesRun:
     def file_store_outputs(self) -> list[int]:
         """The leaves whose outputs the gathering job read back through Toil's file store (none
         when it wrote no record)."""
-        text = self.lab.leader.read_text(f"{self.record_dir}/outputs.json")
+        text = self.lab.leader().read_text(f"{self.record_dir}/outputs.json")
         data: list[dict[str, object]] = json.loads(text) if text is not None else []
         return sorted(int(str(entry["leaf"])) for entry in data)
 
@@ -143,10 +143,10 @@ def wait_until_lost(lab: Lab, name: str, timeout: float = 60) -> None:
     def check() -> Check[None]:
         state = {s.name: s for s in lab.worker_states()}.get(name)
         if state is None:  # the scheduler has forgotten it altogether
-            return Check(True, f"{name} is no longer listed by {lab.backend.scheduler}", None)
+            return Check(True, f"{name} is no longer listed by {lab.backend().scheduler}", None)
         return Check(state.lost, f"{name} is {state.raw}", None)
 
-    wait_until(check, what=f"{lab.backend.scheduler} to declare {name} lost", timeout=timeout)
+    wait_until(check, what=f"{lab.backend().scheduler} to declare {name} lost", timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def strike(lab: Lab, kind: str) -> Struck:
     """Run the leaves, cause one fault of this kind mid-run, undo it, and let the run finish."""
     victim = VICTIMS.get(kind, "leader")
     extra = ["--clean", "never"] if kind == "kill-leader" else []
-    run = LeavesRun(lab, extra=extra, seconds=seconds_for(kind, lab.batch_system)).start()
+    run = LeavesRun(lab, extra=extra, seconds=seconds_for(kind, lab.batch_system())).start()
     run.wait_for_a_leaf_on(VICTIMS["kill"] if victim == "leader" else victim)
     finished_before = tuple(run.wait_for_a_leaf_done()) if kind == "kill-leader" else ()
     struck, struck_wall = time.monotonic(), time.time()

@@ -170,14 +170,14 @@ def up(lab: Lab, steps: Steps | None = None) -> UpPlan:
         already_up = bool(before) and before == after
         step.outcome = "already up: every container kept" if already_up else created(before, after)
     plan = UpPlan(workers, cpus, node_image, batch_system, checked.why, already_up)
-    with steps.step(f"leader's {lab.backend.scheduler}"):
+    with steps.step(f"leader's {lab.backend().scheduler}"):
         lab.wait_leader()
     workers_before = sum(1 for name in before if name != LEADER)
     if workers_before and workers_before != plan.workers:
         # The leader was recreated with the new node list (Slurm: let every slurmd
         # fetch the new configuration; Mesos: agents find the new master).
-        lab.backend.after_rescale(lab.leader, lab.workers())
-    with steps.step(f"{plan.workers} workers ready on {lab.backend.scheduler}") as step:
+        lab.backend().after_rescale(lab.leader(), lab.workers())
+    with steps.step(f"{plan.workers} workers ready on {lab.backend().scheduler}") as step:
         lab.wait_workers(plan.workers, progress=step.progress)
     remembered.save(lab.config, plan.batch_system)
     return plan

@@ -75,9 +75,9 @@ def run_trivial(
         args = ["--batchSystem", SINGLE_MACHINE, *args]
     nodes = [node for node in lab.nodes() if node.running]
     before = cpu_seconds(nodes)
-    say(f"round {round_}: {batch_system} on the {lab.batch_system} lab ...")
+    say(f"round {round_}: {batch_system} on the {lab.batch_system()} lab ...")
     started = time.monotonic()
-    record, code = workflow.run_workflow(lab.leader, path, args)
+    record, code = workflow.run_workflow(lab.leader(), path, args)
     wall = time.monotonic() - started
     after = cpu_seconds(nodes)
     if code != 0:
@@ -90,7 +90,7 @@ def run_trivial(
     say(f"round {round_}: {batch_system}: {wall:.1f} s, {len(found)} jobs on {', '.join(used)}")
     return JobRun(
         batch_system=batch_system,
-        lab_batch_system=lab.batch_system,
+        lab_batch_system=lab.batch_system(),
         round=round_,
         wall_s=round(wall, 2),
         cpu_s={name: round(after[name] - before[name], 2) for name in after},
@@ -102,10 +102,10 @@ def run_trivial(
 
 def wait_until_idle(lab: Lab, timeout: float = 60.0) -> None:
     """Return once the scheduler holds no job (finished ones may still be completing)."""
-    backend = lab.backend
+    backend = lab.backend()
 
     def check() -> Check[None]:
-        queued = backend.queued_jobs(lab.leader)
+        queued = backend.queued_jobs(lab.leader())
         return Check(queued == 0, f"{queued} jobs still held by {backend.scheduler}", None)
 
     with contextlib.suppress(NotReady):

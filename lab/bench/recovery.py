@@ -60,7 +60,7 @@ def measure(lab: Lab, kinds: Sequence[str], say: Say) -> list[Recovery]:
     if result.returncode != 0:
         raise LabError("the run without a fault failed:\n" + result.stderr[-3000:])
     baseline = base.finished_at - base.started_at
-    say(f"{lab.batch_system}: no fault: {baseline:.1f} s")
+    say(f"{lab.batch_system()}: no fault: {baseline:.1f} s")
     found = []
     for kind in kinds:
         struck = strike(lab, kind)
@@ -70,7 +70,7 @@ def measure(lab: Lab, kinds: Sequence[str], say: Say) -> list[Recovery]:
         counted = attempts.tally(seen, run.leaves, struck.struck_wall)
         outputs = run.result.returncode == 0 and run.file_store_outputs() == list(range(run.leaves))
         recovery = Recovery(
-            batch_system=lab.batch_system,
+            batch_system=lab.batch_system(),
             kind=kind,
             victim=struck.victim,
             attempts=counted.attempts,
@@ -84,7 +84,7 @@ def measure(lab: Lab, kinds: Sequence[str], say: Say) -> list[Recovery]:
             file_store_outputs=outputs,
             problems=tuple(expectation(struck)),
         )
-        say(f"{lab.batch_system}: {kind} on {struck.victim}: {counted.words()}; done "
+        say(f"{lab.batch_system()}: {kind} on {struck.victim}: {counted.words()}; done "
             f"{recovery.finished_after:.1f} s after the fault")  # fmt: skip
         found.append(recovery)
     return found

@@ -80,7 +80,7 @@ def bench_backend(
         )
         found.memory_idle = measure.worker_memory(lab)
         if batch_system == "slurm" and options.slurm_settings:
-            lab.backend.configure(lab.leader, options.slurm_settings)
+            lab.backend().configure(lab.leader(), options.slurm_settings)
         for round_ in range(1, options.rounds + 1):
             # Alternate the order, so neither always runs on a warmer lab.
             order = (jobs.SINGLE_MACHINE, batch_system) if round_ % 2 else (batch_system, jobs.SINGLE_MACHINE)

@@ -30,10 +30,10 @@ def scheduler_view(lab: Lab, nodes: list[Node]) -> tuple[dict[str, WorkerState],
     if not leader.running:
         return {}, f"the leader is {leader.state}: no scheduler to ask"
     try:
-        return {s.name: s for s in lab.backend.worker_states(leader)}, ""
+        return {s.name: s for s in lab.backend().worker_states(leader)}, ""
     except (LabError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return {}, f"{lab.backend.scheduler} did not answer: {first}"
+        return {}, f"{lab.backend().scheduler} did not answer: {first}"
 
 
 def why_not_seen(node: Node, scheduler: str, missing: str) -> str:
@@ -57,10 +57,10 @@ def status(args: argparse.Namespace, context: Context) -> int:
         else:
             print(f"lab {lab.config.name!r} has no containers (`make lab-up` starts it)")
         return 0
-    backend = lab.backend
+    backend = lab.backend()
     view, missing = scheduler_view(lab, nodes)
     try:
-        faults = {f.node: f for f in fault.faults_in_force(lab)}
+        faults = {f.node: f for f in fault.faults_in_force(lab, nodes)}
     except LabError:
         faults = {}
     if args.json:
@@ -155,7 +155,7 @@ def export(args: argparse.Namespace, context: Context) -> int:
 
 def last_run(lab: Lab) -> tuple[workflow.RunRecord, list[placement.Placement]]:
     """The last run and its placements; a warning names nodes whose records cannot be read."""
-    record = workflow.require_last_run(lab.leader)
+    record = workflow.require_last_run(lab.leader())
     nodes = lab.nodes()
     stopped = [n.name for n in nodes if not n.running]
     if stopped:

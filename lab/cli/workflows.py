@@ -22,7 +22,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
     """Check the workflow file, run it on the leader, and show where each job ran."""
     workflow.check_workflow(args.workflow)  # a bad file is an error before the lab is asked
     lab = context.lab()
-    record, code = workflow.run_workflow(lab.leader, args.workflow, args.toil_args, shared=args.shared)
+    record, code = workflow.run_workflow(lab.leader(), args.workflow, args.toil_args, shared=args.shared)
     found = placement.of_run(lab.nodes(), record.job_store)
     print(f"\nwhere each job ran (job store {record.job_store}):", file=sys.stderr)
     print(placement.format_table(found), file=sys.stderr)

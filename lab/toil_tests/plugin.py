@@ -232,7 +232,7 @@ def lab_cluster(
     check_mounts(mounts)
     lab, worker_name = _session.lab, _session.settings.worker
     log = _session.current or _session.log_for(str(getattr(outer, "id", lambda: "test")()))
-    leader, worker = lab.leader, lab.node(worker_name)
+    leader, worker = lab.leader(), lab.node(worker_name)
     workdir = workdir_of(outer)
     with pinned(lab, worker_name):
         before, cleared = leftovers.begin(leader)
@@ -291,7 +291,7 @@ def check_shims() -> str:
 def prepare(settings: Settings) -> Session:
     """Check the lab and this runner, and adapt Toil's test support to the lab (before collection)."""
     lab = Lab(LabConfig.from_env({"LAB_NAME": settings.lab}))
-    leader = lab.leader
+    leader = lab.leader()
     if leader.batch_system != "mesos":
         raise LabError(f"lab {settings.lab!r} runs {leader.batch_system}; Toil's appliance tests need Mesos")
     worker = lab.node(settings.worker)

@@ -84,7 +84,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
 @pytest.fixture
 def cli(lab: Lab) -> Cli:
     """Runs the `lab` command line against the test lab, as a user would."""
-    return Cli(lab.config.name, lab.batch_system)
+    return Cli(lab.config.name, lab.batch_system())
 
 
 class Cli:

@@ -41,9 +41,9 @@ QUIET = ["--logLevel", "INFO"]
 def venv(lab: Lab, request: pytest.FixtureRequest) -> Iterator[Virtualenv]:
     """A fresh virtualenv on the leader, removed after the test."""
     name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")
-    env = Virtualenv(lab.leader, name).create()
+    env = Virtualenv(lab.leader(), name).create()
     yield env
-    lab.leader.exec(["rm", "-rf", env.path])
+    lab.leader().exec(["rm", "-rf", env.path])
 
 
 def source(name: str) -> str:
@@ -69,7 +69,7 @@ def evidence(
 ) -> tuple[list[Placement], list[observations.Observed]]:
     """The run's placement records, held against what its jobs observed of themselves; its report."""
     found = placement.of_run(lab.nodes(), record.job_store)
-    seen = observations.read(lab.leader, record.job_store)
+    seen = observations.read(lab.leader(), record.job_store)
     page = report.render(found, f"{scenario}: {record.workflow}, exit code {record.exit_code}")
     REPORTS.mkdir(parents=True, exist_ok=True)
     (REPORTS / f"{scenario}.html").write_text(page)
@@ -97,7 +97,7 @@ def assert_dag_placement(found: list[Placement], expected: dict[str, list[str]])
 
 
 def assert_code_only_on_leader(lab: Lab, env: Virtualenv, module_path: str) -> None:
-    assert lab.leader.exec(["test", "-f", module_path], check=False).returncode == 0
+    assert lab.leader().exec(["test", "-f", module_path], check=False).returncode == 0
     for worker in lab.workers():
         assert worker.exec(["test", "-e", env.path], check=False).returncode != 0, worker.name
 
@@ -142,7 +142,7 @@ def test_split_root_packages_are_deployed(lab: Lab, venv: Virtualenv) -> None:
         # With a 10M default, the library job's 20M disk cannot chain after `job`.
         record, result = venv.run("toil_script.bar", ["--output", output, "--defaultDisk", "10M", *QUIET])
         assert result.returncode == 0, result.stderr[-4000:]
-        written_by = lab.leader.read_text(output)
+        written_by = lab.leader().read_text(output)
         assert written_by.startswith("worker-"), written_by
         found, seen = evidence(lab, record, "split-root-packages")
         assert {p.name for p in found} == {"job", "library_job"}
@@ -151,7 +151,7 @@ def test_split_root_packages_are_deployed(lab: Lab, venv: Virtualenv) -> None:
         assert jobs["library_job"].host == written_by
         assert jobs["library_job"].process != jobs["job"].process
     finally:
-        lab.leader.exec(["rm", "-f", output])
+        lab.leader().exec(["rm", "-f", output])
 
 
 @pytest.mark.backends("slurm")  # Toil's mesos always ships the code: no plain variant
@@ -163,7 +163,7 @@ def test_negative_control_plain_slurm_cannot_import_the_users_code(lab: Lab, ven
     )
     assert result.returncode != 0
     assert "ModuleNotFoundError: No module named 'toil_script'" in result.stdout + result.stderr
-    assert lab.leader.exec(["test", "-e", output], check=False).returncode != 0
+    assert lab.leader().exec(["test", "-e", output], check=False).returncode != 0
     # The worker failed while loading the job, before any job body ran.
     assert evidence(lab, record, "negative-control-plain-slurm") == ([], [])
 

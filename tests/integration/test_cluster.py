@@ -23,7 +23,7 @@ def test_every_worker_is_registered_and_idle(lab: Lab) -> None:
     assert all(w.running for w in workers)
     states = lab.worker_states()
     assert [s.name for s in states] == expected_workers(lab)
-    idle = {"slurm": "idle", "mesos": "active"}[lab.batch_system]
+    idle = {"slurm": "idle", "mesos": "active"}[lab.batch_system()]
     assert all(s.state == idle and s.ready for s in states), states
 
 
@@ -44,7 +44,7 @@ def test_worker_private_volume_is_private(lab: Lab) -> None:
     worker_1.exec(["sh", "-c", "echo secret > /var/lib/lab/only-on-worker-1"])
     try:
         assert worker_1.exec(["test", "-f", "/var/lib/lab/only-on-worker-1"], check=False).returncode == 0
-        for other in (worker_2, lab.leader):
+        for other in (worker_2, lab.leader()):
             seen = other.exec(["test", "-e", "/var/lib/lab/only-on-worker-1"], check=False)
             assert seen.returncode != 0, f"{other.name} sees worker-1's private file"
     finally:
@@ -52,22 +52,22 @@ def test_worker_private_volume_is_private(lab: Lab) -> None:
 
 
 def test_leader_user_code_is_invisible_to_workers(lab: Lab) -> None:
-    lab.leader.write_text("/home/lab/only-on-leader.py", "print('hi')\n")
+    lab.leader().write_text("/home/lab/only-on-leader.py", "print('hi')\n")
     try:
         for worker in lab.workers():
             seen = worker.exec(["test", "-e", "/home/lab/only-on-leader.py"], check=False)
             assert seen.returncode != 0, f"{worker.name} sees the leader's user code"
     finally:
-        lab.leader.exec(["rm", "-f", "/home/lab/only-on-leader.py"])
+        lab.leader().exec(["rm", "-f", "/home/lab/only-on-leader.py"])
 
 
 def test_job_store_volume_is_shared(lab: Lab) -> None:
     lab.node("worker-2").write_text("/data/shared-probe.txt", "from worker-2\n")
     try:
-        for node in [lab.leader, *lab.workers()]:
+        for node in [lab.leader(), *lab.workers()]:
             assert node.read_text("/data/shared-probe.txt") == "from worker-2\n", node.name
     finally:
-        lab.leader.exec(["rm", "-f", "/data/shared-probe.txt"])
+        lab.leader().exec(["rm", "-f", "/data/shared-probe.txt"])
 
 
 def test_exec_returns_the_commands_exit_code(cli: Cli) -> None:

@@ -37,7 +37,7 @@ def report(lab: Lab, struck: Struck) -> str:
     seen = run.attempts()
     counted = attempts.tally(seen, run.leaves, struck.struck_wall)
     line = (
-        f"{lab.batch_system}: {struck.kind} on {struck.victim}: {counted.words()}; the workflow finished "
+        f"{lab.batch_system()}: {struck.kind} on {struck.victim}: {counted.words()}; the workflow finished "
         f"{run.finished_at - struck.struck:.1f} s after the fault"
     )
     if counted.rerun_after is not None:
@@ -119,9 +119,9 @@ def test_a_worker_lost_past_the_timeout_then_healed_finishes_every_leaf(healed: 
     assert all(f"leaf {leaf}:" in line for leaf in counted.doubled)
     cut_off = [a for a in seen if a.node == struck.victim and a.started < struck.struck_wall]
     assert cut_off, f"no leaf was running on {struck.victim} when the fault struck: {seen}"
-    if (healed.batch_system, kind) == ("slurm", "pause"):
+    if (healed.batch_system(), kind) == ("slurm", "pause"):
         assert counted.rerun, f"no leaf ran again after {kind} of {struck.victim}: {line}"
-    elif (healed.batch_system, kind) == ("slurm", "partition"):
+    elif (healed.batch_system(), kind) == ("slurm", "partition"):
         assert all(a.finished for a in cut_off), cut_off
     else:
         assert struck.run.result is not None
@@ -157,7 +157,7 @@ def test_a_finish_the_master_reports_itself_ends_toils_leader(healed: Lab, kind:
         wait_until_lost(lab, victim)
         fault.heal(lab, victim)
     ended = run.wait()
-    made = MASTER_MADE_FINISH.findall(lab.leader.logs(since=since))
+    made = MASTER_MADE_FINISH.findall(lab.leader().logs(since=since))
     seen = run.attempts()
     finished = sorted({a.leaf for a in seen if a.finished is not None})
     line = (
@@ -187,10 +187,10 @@ def test_the_scheduler_restarted_mid_workflow_reruns_nothing(healed: Lab) -> Non
     leaf ran once, to the end (on Mesos, leaves that outlast the agents' return: see the
     finding below)."""
     lab = healed
-    before = lab.leader.exec(["pgrep", "-x", lab.backend.scheduler]).stdout.split()
+    before = lab.leader().exec(["pgrep", "-x", lab.backend().scheduler]).stdout.split()
     struck = strike(lab, "restart-scheduler")
     report(lab, struck)
-    assert lab.leader.exec(["pgrep", "-x", lab.backend.scheduler]).stdout.split() != before
+    assert lab.leader().exec(["pgrep", "-x", lab.backend().scheduler]).stdout.split() != before
     assert_outcome(struck)
 
 

@@ -19,13 +19,13 @@ pytestmark = pytest.mark.integration
 
 def test_down_then_up_keeps_the_job_store(cli: Cli, lab: Lab) -> None:
     workers = len(lab.workers())
-    lab.leader.write_text("/data/jobstores/kept/marker", "still here\n")
+    lab.leader().write_text("/data/jobstores/kept/marker", "still here\n")
     assert cli("down").returncode == 0
     assert lab.nodes() == []
     up = cli("up", "--workers", str(workers))
     assert up.returncode == 0, up.stderr
-    assert lab.leader.read_text("/data/jobstores/kept/marker") == "still here\n"
-    lab.leader.exec(["rm", "-rf", "/data/jobstores/kept"])
+    assert lab.leader().read_text("/data/jobstores/kept/marker") == "still here\n"
+    lab.leader().exec(["rm", "-rf", "/data/jobstores/kept"])
 
 
 def test_a_changed_worker_count_scales_the_lab(cli: Cli, lab: Lab) -> None:
@@ -33,7 +33,7 @@ def test_a_changed_worker_count_scales_the_lab(cli: Cli, lab: Lab) -> None:
     try:
         up = cli("up", "--workers", str(workers + 1))
         assert up.returncode == 0, up.stderr
-        assert f"✓ {workers + 1} workers ready on {lab.backend.scheduler}" in up.stderr
+        assert f"✓ {workers + 1} workers ready on {lab.backend().scheduler}" in up.stderr
         assert [w.name for w in lab.workers()] == worker_names(workers + 1)
         assert [s.name for s in lab.worker_states() if s.ready] == worker_names(workers + 1)
     finally:
@@ -41,7 +41,7 @@ def test_a_changed_worker_count_scales_the_lab(cli: Cli, lab: Lab) -> None:
         assert down.returncode == 0, down.stderr
     assert [w.name for w in lab.workers()] == worker_names(workers)
     # A removed Mesos agent may stay listed (inactive) until the master gives up on it.
-    states = [s for s in lab.worker_states() if s.ready or lab.batch_system == "slurm"]
+    states = [s for s in lab.worker_states() if s.ready or lab.batch_system() == "slurm"]
     assert [s.name for s in states] == worker_names(workers)
     assert all(s.ready for s in states)
 

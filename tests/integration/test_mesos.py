@@ -23,12 +23,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.backends("mesos")]
 
 
 def agents_by_name(lab: Lab) -> dict[str, dict[str, object]]:
-    state = mesos.master_state(lab.leader)
+    state = mesos.master_state(lab.leader())
     return {str(agent["hostname"]): agent for agent in state["slaves"]}
 
 
 def test_the_master_is_elected_and_every_agent_is_registered(lab: Lab) -> None:
-    state = mesos.master_state(lab.leader)
+    state = mesos.master_state(lab.leader())
     assert mesos.is_elected(state)
     assert state["flags"]["registry"] == "in_memory"
     agents = agents_by_name(lab)

@@ -23,7 +23,7 @@ MASTER_ON_LOOPBACK = "import urllib.request as u; print(u.urlopen('http://localh
 
 
 def test_what_toils_appliance_tests_expect_holds_on_the_nodes(lab: Lab) -> None:
-    leader = lab.leader
+    leader = lab.leader()
     # The scripts pass --mesosEndpoint=localhost:5050 and run `virtualenv` on the leader.
     assert leader.exec(["python3", "-c", MASTER_ON_LOOPBACK]).stdout.strip() == "200"
     assert leader.exec(["virtualenv", "--version"], user="lab").returncode == 0
@@ -34,7 +34,7 @@ def test_what_toils_appliance_tests_expect_holds_on_the_nodes(lab: Lab) -> None:
 
 
 def test_toils_own_restart_test_passes_on_the_lab(cli: Cli, lab: Lab, tmp_path: Path) -> None:
-    before = set(lab.leader.exec(["ls", "-A", "/data"]).stdout.split())
+    before = set(lab.leader().exec(["ls", "-A", "/data"]).stdout.split())
     run = cli(
         "toil-tests", "--family", "appliance", "--results", str(tmp_path), "-k", "testRestart",
         env={"LAB_REUSE": "1"},
@@ -47,7 +47,7 @@ def test_toils_own_restart_test_passes_on_the_lab(cli: Cli, lab: Lab, tmp_path: 
     assert row.split()[:3] == ["appliance:", "AutoDeploymentTest::testRestart", "passed"]
     assert "| appliance | AutoDeploymentTest::testRestart | passed |" in (tmp_path / "summary.md").read_text()
     # What ran, where, with what: the appliance's own Python (exactPython), on the lab's leader.
-    python = installed.in_node(lab.leader).python
+    python = installed.in_node(lab.leader()).python
     logs = sorted((tmp_path / "appliance" / "AutoDeploymentTest_testRestart").iterdir())
     virtualenv = f"$ virtualenv --system-site-packages --never-download --python {python} venv\n"
     assert logs[0].read_text().startswith(virtualenv + "# on leader, exit 0")
@@ -55,5 +55,5 @@ def test_toils_own_restart_test_passes_on_the_lab(cli: Cli, lab: Lab, tmp_path: 
     assert "--mesosEndpoint=localhost:5050" in restart and "# on leader, exit 0" in restart
     # The lab as it was: every agent offers again, and /data holds nothing of the test.
     assert all(state.ready for state in lab.worker_states())
-    left = set(lab.leader.exec(["ls", "-A", "/data"]).stdout.split())
+    left = set(lab.leader().exec(["ls", "-A", "/data"]).stdout.split())
     assert not left - before - leftovers.LAB_OWNED, left - before

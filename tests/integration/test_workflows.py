@@ -47,7 +47,7 @@ def test_fan_out_on_plain_slurm_from_the_shared_volume(cli: Cli, lab: Lab) -> No
 
 def test_fan_out_lands_on_several_workers_and_processes(cli: Cli, lab: Lab) -> None:
     """By default the workflow stays on the leader; slurm_autodeploy (or Toil's mesos) ships it."""
-    seconds = SPREAD_SECONDS[lab.batch_system]
+    seconds = SPREAD_SECONDS[lab.batch_system()]
     run = cli(
         "run", str(WORKFLOWS / "fanout.py"), "--leaves", "8", "--seconds", seconds, "--logLevel", "WARNING"
     )
@@ -74,11 +74,11 @@ def test_fan_out_lands_on_several_workers_and_processes(cli: Cli, lab: Lab) -> N
     # Each record names the container it was written in: the worker of that name.
     containers = {node.name: node.container_id for node in lab.workers()}
     assert all(job["container"] == containers[job["node"]] for job in jobs)
-    if lab.batch_system == "slurm":
+    if lab.batch_system() == "slurm":
         assert all(job["batch_job_id"].isdigit() for job in jobs)
     # The workflow file never left the leader's private area.
     assert (
-        lab.leader.exec(["test", "-f", "/home/lab/workflows/fanout/fanout.py"], check=False).returncode == 0
+        lab.leader().exec(["test", "-f", "/home/lab/workflows/fanout/fanout.py"], check=False).returncode == 0
     )
     for worker in lab.workers():
         assert worker.exec(["test", "-e", "/home/lab/workflows"], check=False).returncode != 0
@@ -106,14 +106,14 @@ def test_a_workflow_with_a_syntax_error_is_refused_before_it_runs(cli: Cli, lab:
         "run", str(WORKFLOWS / "fanout.py"), "--leaves", "1", "--seconds", "0", "--logLevel", "WARNING"
     )
     assert first.returncode == 0, first.stderr[-3000:]
-    before = lab.leader.read_text("/var/lib/lab/runs/last.json")
+    before = lab.leader().read_text("/var/lib/lab/runs/last.json")
     assert before is not None
     broken = tmp_path / "broken.py"
     broken.write_text("from toil.job import Job\n\ndef f(:\n    pass\n")
     result = cli("run", str(broken))
     assert result.returncode == 2
     assert "broken.py:3: syntax error" in result.stderr
-    assert lab.leader.read_text("/var/lib/lab/runs/last.json") == before
+    assert lab.leader().read_text("/var/lib/lab/runs/last.json") == before
 
 
 def test_toil_options_given_to_lab_run_override_the_labs(cli: Cli, lab: Lab) -> None:

@@ -17,7 +17,7 @@ from lab.errors import NotReady
 from lab.process import Result
 from lab.startup import UpPlan
 
-from .fakes import FakeRun
+from .fakes import IDS, PS, FakeRun
 
 T0 = 1_700_000_000.0
 
@@ -70,11 +70,9 @@ class FakeLab:
     def nodes(self) -> list[FakeNode]:
         return list(self.by_name.values())
 
-    @property
     def leader(self) -> FakeNode:
         return self.by_name["leader"]
 
-    @property
     def backend(self) -> Backend:
         return backends.get("slurm")
 
@@ -287,7 +285,7 @@ def test_run_passes_shared_to_the_workflow(
     monkeypatch.setattr(placement, "collect", lambda nodes: [])
     assert cli.main(["run", *words, "wf.py", "--logLevel", "DEBUG"]) == 5
     [lab] = labs
-    assert runs == [(lab.leader, Path("wf.py"), ["--logLevel", "DEBUG"], shared)]
+    assert runs == [(lab.leader(), Path("wf.py"), ["--logLevel", "DEBUG"], shared)]
     err = capsys.readouterr().err
     assert "where each job ran (job store /data/jobstores/wf-1)" in err
     assert "no jobs recorded for this run" in err
@@ -445,3 +443,18 @@ def test_export_logs_of_no_lab_on_mesos(
     assert json.loads((folder / "ps.json").read_text()) == []
     assert capsys.readouterr().err == ""
     assert [argv[:2] for argv in no_lab.argvs] == [["docker", "ps"]]
+
+
+def test_status_lists_the_labs_containers_once(
+    docker_with_lab: FakeRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docker_with_lab.on("docker", "exec", stdout="")  # the scheduler's view (empty: no workers seen)
+    docker_with_lab.on("docker", "network", "ls", stdout="toil-lab_lab\n")
+    assert cli.main(["status"], no_lab_context(tmp_path, "auto")) == 0
+    assert "lab 'toil-lab' (batch system: slurm)" in capsys.readouterr().out
+    # Listed once: one `docker ps`, one `docker inspect` of them all (the fault check then
+    # inspects each running node's networks as they are now).
+    assert [argv for argv in docker_with_lab.argvs if argv[:2] == ["docker", "ps"]] == [PS]
+    assert [argv for argv in docker_with_lab.argvs if argv == ["docker", "inspect", *IDS]] == [
+        ["docker", "inspect", *IDS]
+    ]

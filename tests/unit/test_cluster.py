@@ -38,7 +38,7 @@ def test_unknown_node_lists_the_labs_nodes(docker_with_lab: FakeRun) -> None:
 def test_a_lab_that_is_not_up_says_so(fake_run: FakeRun) -> None:
     fake_run.on(*PS, stdout="")
     with pytest.raises(NoSuchNode, match=r"its nodes: none: the lab is not up \(`make lab-up`\)"):
-        Lab(LabConfig()).leader  # noqa: B018
+        Lab(LabConfig()).leader()
     assert fake_run.argvs == [PS]
 
 

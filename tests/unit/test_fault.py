@@ -58,15 +58,17 @@ class FakeLab:
 
     def __init__(self, *views: Node | list[Node]) -> None:
         self.config = SimpleNamespace(name="t")
-        self.batch_system = "slurm"
+        self.runs_on = "slurm"
         self.views: dict[str, list[Node]] = {}
         for view in views:
             sequence = view if isinstance(view, list) else [view]
             self.views[sequence[0].name] = list(sequence)
 
-    @property
+    def batch_system(self) -> str:
+        return self.runs_on
+
     def backend(self) -> Backend:
-        return backend.get(self.batch_system)
+        return backend.get(self.runs_on)
 
     def nodes(self) -> list[Node]:
         return [sequence[0] for sequence in self.views.values()]
@@ -163,7 +165,7 @@ def test_inject_restart_scheduler_terms_slurmctld_on_the_leader(fake_run: FakeRu
 def test_inject_restart_scheduler_terms_the_mesos_master_on_a_mesos_lab(fake_run: FakeRun) -> None:
     fake_run.on("docker", "exec")
     mesos_lab = lab(node("leader"))
-    mesos_lab.batch_system = "mesos"
+    mesos_lab.runs_on = "mesos"
     found = fault.inject(mesos_lab, "restart-scheduler", "leader")
     assert fake_run.argvs == [["docker", "exec", IDS["leader"], "pkill", "-TERM", "-x", "mesos-master"]]
     assert found == Fault("restart-scheduler", "leader", "mesos-master")

@@ -30,7 +30,9 @@ class FakeLab:
 
     def __init__(self) -> None:
         self.config = SimpleNamespace(name="t")
-        self.leader = Node(
+
+    def leader(self) -> Node:
+        return Node(
             name="leader",
             role="leader",
             container_id=LEADER_ID,

@@ -112,12 +112,14 @@ class PinnableLab:
 
     def __init__(self) -> None:
         self.config = LabConfig(name="toilt")
-        self.leader = LEADER
         self.events: list[str] = []
         self.pinned_to: str | None = None
 
     def node(self, name: str) -> Node:
         return {"leader": LEADER, "worker-1": WORKER_1, "worker-2": WORKER_2}[name]
+
+    def leader(self) -> Node:
+        return LEADER
 
     def workers(self) -> list[Node]:
         return [WORKER_1, WORKER_2]
@@ -294,7 +296,8 @@ def test_prepare_refuses_a_runner_whose_toil_is_not_the_labs(monkeypatch: pytest
 
 def test_prepare_refuses_a_slurm_lab(monkeypatch: pytest.MonkeyPatch) -> None:
     lab = PinnableLab()
-    lab.leader = Node("leader", "leader", "id", "n", "running", "healthy", "slurm")
+    slurm_leader = Node("leader", "leader", "id", "n", "running", "healthy", "slurm")
+    monkeypatch.setattr(lab, "leader", lambda: slurm_leader)
     monkeypatch.setattr(plugin, "Lab", lambda config: lab)
     with pytest.raises(LabError, match="lab 'toilt' runs slurm; Toil's appliance tests need Mesos"):
         plugin.prepare(Settings("toilt"))
