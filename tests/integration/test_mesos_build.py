@@ -72,8 +72,8 @@ def test_the_configured_build_compiles_as_cxx14_against_the_distributions_librar
     assert "PROTOC = /usr/bin/protoc" in makefile, makefile
     assert "GRPC_CXX_PLUGIN = /usr/bin/grpc_cpp_plugin" in makefile, makefile
     # Automake's conditionals: a bundle in use has its _TRUE substitution empty.
-    status = in_image(tag, "grep -E '^S\\[\"WITH_BUNDLED_[A-Z]+_TRUE\"\\]' /src/build/config.status")
-    bundled = dict(re.findall(r'S\["WITH_BUNDLED_([A-Z]+)_TRUE"\]="([^"]*)"', status))
+    status = in_image(tag, "grep -E '^S\\[\"WITH_BUNDLED_[A-Z0-9]+_TRUE\"\\]' /src/build/config.status")
+    bundled = dict(re.findall(r'S\["WITH_BUNDLED_([A-Z0-9]+)_TRUE"\]="([^"]*)"', status))
     for library in ("PROTOBUF", "GRPC", "ZOOKEEPER", "LIBARCHIVE", "RE2"):
         assert bundled.get(library) == "#", f"{library} is bundled, not the distribution's: {bundled}"
     found = in_image(tag, "grep -E '^ac_cv_lib_zookeeper_mt_zookeeper_init=' /src/build/config.log")
