@@ -49,6 +49,7 @@ def test_agent_flags_for_a_worker() -> None:
     assert flags["launcher_dir"] == "/usr/libexec/mesos"
     assert flags["resources"] == "cpus:2;mem:2944"
     assert flags["attributes"] == "preemptible:False"
+    assert flags["registration_backoff_factor"] == "100ms"
     for boolean in ("no-systemd_enable_support", "no-hostname_lookup"):
         assert boolean in flags
     environment = json.loads(flags["executor_environment_variables"])
