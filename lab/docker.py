@@ -102,8 +102,8 @@ def build_argv(
     return [*argv, str(context)]
 
 
-def build(argv: Sequence[str], log: Path | None, progress: Callable[[str], None] | None = None) -> None:
-    """Run a build; its whole output to `log` (with `progress` told each step), or to the terminal.
+def build(argv: Sequence[str], log: Path | None, on_line: Callable[[str], None] | None = None) -> None:
+    """Run a build; its whole output to `log` (each line handed to `on_line` too), or to the terminal.
 
     A failed build's error shows the log's last lines and where the log is.
     """
@@ -114,14 +114,13 @@ def build(argv: Sequence[str], log: Path | None, progress: Callable[[str], None]
     with log.open("w") as out:
         out.write(f"$ {shlex.join(argv)}\n")
 
-        def on_line(line: str) -> None:
+        def logged(line: str) -> None:
             out.write(line)
-            step = build_step(line)
-            if step is not None and progress is not None:
-                progress(step)
+            if on_line is not None:
+                on_line(line)
 
         try:
-            process.run(argv, on_line=on_line)
+            process.run(argv, on_line=logged)
         except CommandFailed as error:
             tail = "\n".join(error.stdout.rstrip().splitlines()[-LOG_TAIL:])
             raise LabError(

@@ -12,6 +12,7 @@ wheelhouses and Mesos package in).
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,5 +114,22 @@ def ensure(build: Build, root: Path, *, quiet: bool, progress: Callable[[str], N
         return "cached"
     if not (root / NODE_DOCKERFILE).exists():
         raise ConfigError(f"{root / NODE_DOCKERFILE} is missing: is this a toil-lab checkout?")
-    docker.build(build.argv, build.log_path(root) if quiet else None, progress)
+
+    def on_line(line: str) -> None:
+        step = docker.build_step(line)
+        if step is not None:
+            progress(step)
+
+    docker.build(build.argv, build.log_path(root) if quiet else None, on_line)
     return "built"
+
+
+def stage(path: Path, target: Path) -> Path:
+    """Put a file inside the build context at `target` (a hard link, else a copy), unless it is there."""
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.hardlink_to(path)
+        except OSError:
+            shutil.copyfile(path, target)
+    return target

@@ -28,8 +28,8 @@ from lab import docker, process, tarball
 from lab.backends.mesos.package import debian_architecture, download, file_digest
 from lab.base_image import Platform
 from lab.config import LabConfig
-from lab.errors import CommandFailed, ConfigError, LabError
-from lab.image import digest
+from lab.errors import ConfigError, LabError
+from lab.image import digest, stage
 from lab.labels import LABEL_IMAGE
 from lab.steps import Step, Steps
 
@@ -266,14 +266,9 @@ def output_digest(config: LabConfig, recipe: Recipe, source: Source) -> str:
 
 def stage_source(source: Source, config: LabConfig) -> Path:
     """Put the source inside the build context (build/mesos/source/<sha>/), by link or copy."""
-    target = config.root / "build" / "mesos" / "source" / source.sha256[:16] / "mesos-source.tar"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            target.hardlink_to(source.path)
-        except OSError:
-            shutil.copyfile(source.path, target)
-    return target
+    return stage(
+        source.path, config.root / "build" / "mesos" / "source" / source.sha256[:16] / "mesos-source.tar"
+    )
 
 
 def build_argv(config: LabConfig, recipe: Recipe, staged: Path, tag: str, until: str, jobs: int) -> list[str]:
@@ -397,29 +392,13 @@ def build(
 
 
 def _run(argv: Sequence[str], log: Path, steps: Steps, verbose: bool) -> Phases:
-    with contextlib.ExitStack() as outer:
-        phases = Phases(steps, outer.enter_context(contextlib.ExitStack()))
-        if verbose:
-            process.run(argv, capture=False)
-            return phases
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("w") as out:
-            out.write(f"$ {' '.join(argv)}\n")
-
-            def on_line(text: str) -> None:
-                out.write(text)
-                out.flush()
-                phases.line(text)
-
-            try:
-                process.run(argv, on_line=on_line)
-            except CommandFailed as error:
-                tail = "\n".join(error.stdout.rstrip().splitlines()[-docker.LOG_TAIL :])
-                phase = phases.name or PHASES[0]
-                raise LabError(
-                    f"the Mesos build failed in phase {phase!r}; its last lines:\n{tail}\n"
-                    f"(the whole build: {log})"
-                ) from None
+    """The build through docker.build (its log, and a failure's last lines), one step per phase."""
+    with contextlib.ExitStack() as stack:
+        phases = Phases(steps, stack)
+        try:
+            docker.build(argv, None if verbose else log, phases.line)
+        except LabError as error:
+            raise LabError(f"the Mesos build failed in phase {phases.name or PHASES[0]!r}: {error}") from None
         phases.end()
     return phases
 

@@ -14,7 +14,6 @@ import base64
 import hashlib
 import io
 import re
-import shutil
 import tarfile
 import tempfile
 import zipfile
@@ -25,7 +24,7 @@ from lab.backends.mesos.package import DEB, MesosPackage, resolve
 from lab.base_image import DEFAULT_PLATFORM, Platform
 from lab.config import HTTP_PARSER_VERSION, PYMESOS_VERSION, LabConfig
 from lab.errors import ConfigError, LabError
-from lab.image import RUNTIME_REPOSITORY, Build, digest, tag_part
+from lab.image import RUNTIME_REPOSITORY, Build, digest, stage, tag_part
 from lab.labels import LABEL_IMAGE, LABEL_MESOS_PACKAGE
 
 DOCKERFILE = Path("images/mesos/Dockerfile")
@@ -122,16 +121,8 @@ def _urlsafe_digest(data: bytes) -> str:
 
 def stage_package(package: MesosPackage, config: LabConfig) -> Path:
     """Put the package inside the build context (build/mesos/package/<digest>/), by link or copy."""
-    folder = mesos_cache(config) / "package" / package.sha256[:16]
     suffix = ".deb" if package.kind == DEB else ".tar.gz"
-    target = folder / f"mesos{suffix}"
-    if not target.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        try:
-            target.hardlink_to(package.path)
-        except OSError:
-            shutil.copyfile(package.path, target)
-    return target
+    return stage(package.path, mesos_cache(config) / "package" / package.sha256[:16] / f"mesos{suffix}")
 
 
 def resolve_package(config: LabConfig, architecture: str) -> MesosPackage:
