@@ -69,6 +69,7 @@ def test_the_configured_build_compiles_as_cxx14_against_the_distributions_librar
     makefile = in_image(tag, "grep -E '^(CXXFLAGS|PROTOC|GRPC_CXX_PLUGIN) =' /src/build/src/Makefile")
     cxxflags = next(line for line in makefile.splitlines() if line.startswith("CXXFLAGS ="))
     assert "-std=c++14" in cxxflags and "-std=c++11" not in cxxflags, cxxflags
+    assert " -O2" in cxxflags, cxxflags
     assert "PROTOC = /usr/bin/protoc" in makefile, makefile
     assert "GRPC_CXX_PLUGIN = /usr/bin/grpc_cpp_plugin" in makefile, makefile
     # Automake's conditionals: a bundle in use has its _TRUE substitution empty.

@@ -79,8 +79,12 @@ CONFIGURE_ARGS = (
 # and, when the compiler takes a -std=c++11 switch, adds it after CXXFLAGS; its four
 # cached answers for those switches are set to "no" so that -std=c++14 stays.
 CXX_STANDARD = "-std=c++14"
+# configure adds its -O2 only when CXXFLAGS is unset (configure.ac: "-g1 -O2"), so a
+# recipe that sets CXXFLAGS names the optimisation itself; -g1 is left out, as the
+# install is stripped.
+CXX_OPTIMIZATION = "-O2"
 CONFIGURE_ENV = (
-    f"CXXFLAGS={CXX_STANDARD}",
+    f"CXXFLAGS={CXX_OPTIMIZATION} {CXX_STANDARD}",
     "ax_cv_cxx_compile_cxx11__std_cpp11=no",
     "ax_cv_cxx_compile_cxx11__std_cpp0x=no",
     "ax_cv_cxx_compile_cxx11_pstd_cpp11=no",
@@ -112,18 +116,26 @@ class Recipe:
     prefix: str = PREFIX
 
     def build_args(self, staged_source: str, archive: str, jobs: int) -> dict[str, str]:
-        """The Dockerfile's build arguments (each list is split on spaces by the Dockerfile)."""
-        for item in (*self.packages, *self.configure_args, *self.configure_env):
+        """The Dockerfile's build arguments.
+
+        Packages and configure's options are split on spaces by the Dockerfile, so none
+        may hold one; configure's environment is one assignment per line (CXXFLAGS holds
+        spaces), so none may hold a line break.
+        """
+        for item in (*self.packages, *self.configure_args):
             if not item or any(c.isspace() for c in item):
                 raise ConfigError(
                     f"a Mesos build argument holds a space, which the Dockerfile splits: {item!r}"
                 )
+        for item in self.configure_env:
+            if "=" not in item or "\n" in item or "\r" in item:
+                raise ConfigError(f"a Mesos configure variable must be NAME=VALUE on one line: {item!r}")
         return {
             "BASE_IMAGE": self.base_image,
             "BUILD_PACKAGES": " ".join(self.packages),
             "MESOS_SOURCE_FILE": staged_source,
             "CONFIGURE_ARGS": " ".join(self.configure_args),
-            "CONFIGURE_ENV": " ".join(self.configure_env),
+            "CONFIGURE_ENV": "\n".join(self.configure_env),
             "JOBS": str(jobs),
             "PREFIX": self.prefix,
             "ARCHIVE": archive,
