@@ -19,7 +19,7 @@ BOTH = mkdir -p $(RESULTS); \
 NODE ?= leader
 
 # The lab's settings reach `lab` through the environment (see README.md).
-export LAB_NAME WORKERS BATCH_SYSTEM MESOS_PACKAGE MESOS_EXTRA_PACKAGES MESOS_SOURCE TOIL_VERSION TOIL_SOURCE BASE_IMAGE WORKER_MEMORY SLOTS_PER_CPU LAB_REUSE REQUIRE_MESOS TOIL_TESTS_LAB_NAME
+export LAB_NAME WORKERS BATCH_SYSTEM CWL MESOS_PACKAGE MESOS_EXTRA_PACKAGES MESOS_SOURCE TOIL_VERSION TOIL_SOURCE BASE_IMAGE WORKER_MEMORY SLOTS_PER_CPU LAB_REUSE REQUIRE_MESOS TOIL_TESTS_LAB_NAME
 
 .DEFAULT_GOAL := help
 .PHONY: help venv mesos lab-up lab-down lab-clean status logs shell export-logs test test-unit test-integration test-fast test-faults test-mesos toil-tests bench lint
@@ -30,12 +30,13 @@ help: ## list the targets
 
 venv: $(VENV)/.installed ## create the project's virtualenv (.venv) with the lab CLI
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
-	# Toil itself, at the version the image pins, for the unit tests of the in-node plugin.
-	$(VENV)/bin/pip install --quiet "toil==$$($(VENV)/bin/python -c 'import lab.config as c; print(c.DEFAULT_TOIL_VERSION)')"
+	# Toil itself and its CWL runner, at the version the image pins, for the unit tests of the
+	# in-node plugin and of the options the lab gives toil-cwl-runner.
+	$(VENV)/bin/pip install --quiet "toil[cwl]==$$($(VENV)/bin/python -c 'import lab.config as c; print(c.DEFAULT_TOIL_VERSION)')"
 	@touch $@
 
 mesos: venv ## build Apache Mesos from source once (~40 min on 2 cores); new labs then run on Mesos (MESOS_SOURCE=path-or-URL)

@@ -17,6 +17,7 @@ RUNS_DIR = f"{NODE_STATE_DIR}/runs"  # the leader's record of `lab run`s
 USER_HOME = "/home/lab"  # the leader's private user-code area
 JOBSTORES_DIR = f"{DATA_DIR}/jobstores"
 SHARED_WORKFLOWS_DIR = f"{DATA_DIR}/workflows"
+OUTPUTS_DIR = f"{DATA_DIR}/outputs"  # where `lab run` of a CWL workflow puts its outputs
 # Memory of a worker's limit left to its OS and daemons, not offered to jobs: Slurm
 # drains a node whose slurmd finds less memory than RealMemory says.
 RESERVED_MEMORY_MB = 128

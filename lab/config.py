@@ -73,6 +73,9 @@ class LabConfig:
     mesos_built_here: bool = False
     # Where `lab build-mesos` takes Mesos's source from (MESOS_SOURCE); None: its default URL.
     mesos_source: str | None = None
+    # The nodes carry CWL's runner (CWL=1: toil[cwl] and a JavaScript engine, lab/cwl/);
+    # None: as the lab remembers, else not.
+    cwl: bool | None = None
     root: Path = field(default_factory=project_root)
 
     @property
@@ -122,6 +125,7 @@ class LabConfig:
             ),
             slots_per_cpu=None if slots is None else _parse_positive(slots, "SLOTS_PER_CPU", 64),
             compose_command=None if compose is None else tuple(compose.split()),
+            cwl=parse_switch(env.get("CWL") or "", "CWL"),
         )
 
 
@@ -141,6 +145,18 @@ def _check_workers(value: int) -> int:
     if not 1 <= value <= MAX_WORKERS:
         raise ConfigError(f"WORKERS={value} is out of range: a lab has 1 to {MAX_WORKERS} workers.")
     return value
+
+
+def parse_switch(text: str, what: str) -> bool | None:
+    """An on/off setting: 1, yes, true, on / 0, no, false, off; None when empty."""
+    word = text.strip().lower()
+    if not word:
+        return None
+    if word in ("1", "yes", "true", "on"):
+        return True
+    if word in ("0", "no", "false", "off"):
+        return False
+    raise ConfigError(f"{what}={text!r} is neither on nor off: write {what}=1 or {what}=0.")
 
 
 def parse_batch_system(text: str) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from innode.layout import LAB_USER, USER_HOME, worker_order
-from lab import docker, process
+from lab import docker, process, tarball
 from lab.errors import CommandFailed
 from lab.labels import LABEL_BATCH_SYSTEM, LABEL_NODE, LABEL_ROLE
 from lab.process import Result
@@ -84,7 +85,7 @@ class Node:
         env: Mapping[str, str] | None = None,
         check: bool = True,
         capture: bool = True,
-        input: str | None = None,
+        input: str | bytes | None = None,
         timeout: float | None = None,
     ) -> Result:
         """Run a command in this node and wait for it."""
@@ -118,6 +119,12 @@ class Node:
         """Write a file in this node (its directory is created)."""
         script = 'mkdir -p "$(dirname "$1")" && cat > "$1"'
         self.exec(["sh", "-c", script, "write", path], user=user, input=text)
+
+    def copy_in(self, folder: Path, target: str, *, user: str = LAB_USER) -> None:
+        """Copy a host folder's files into `target` in this node (made, owned by `user`)."""
+        archive = tarball.in_memory(folder, tarball.tree_files(folder))
+        script = 'mkdir -p "$1" && tar -xf - -C "$1" --no-same-owner'
+        self.exec(["sh", "-c", script, "copy-in", target], user=user, input=archive)
 
     def logs(self, tail: int | None = None, since: str | None = None) -> str:
         """The container's output (stdout and stderr), all or its last lines, or since a time (RFC 3339)."""

@@ -1,8 +1,9 @@
-"""What a lab remembers of its last `lab up`: its batch system and its Mesos build.
+"""What a lab remembers of its last `lab up`: its batch system, its Mesos build, and CWL.
 
 A Mesos lab is made with MESOS_PACKAGE, or with the Mesos that `make mesos` built in
 this checkout; once made, `lab up` (a rescale, or after `lab down`), `make test` and
-the other commands need no variables again. The memory is a file in the lab's
+the other commands need no variables again. A lab brought up with CWL=1 keeps its CWL
+runner through later `lab up`s until CWL=0 says otherwise. The memory is a file in the lab's
 host-side folder (.lab/NAME/), which `lab clean` deletes.
 """
 
@@ -27,6 +28,7 @@ class Remembered:
     batch_system: str
     mesos_package: str | None
     mesos_extra_packages: tuple[str, ...] = ()
+    cwl: bool = False
 
 
 def path_of(config: LabConfig, name: str | None = None) -> Path:
@@ -42,6 +44,7 @@ def load(config: LabConfig, name: str | None = None) -> Remembered | None:
             batch_system=str(data["batch_system"]),
             mesos_package=data.get("mesos_package") or None,
             mesos_extra_packages=tuple(data.get("mesos_extra_packages") or ()),
+            cwl=bool(data.get("cwl", False)),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -61,6 +64,7 @@ def save(config: LabConfig, batch_system: str) -> None:
         "batch_system": batch_system,
         "mesos_package": package,
         "mesos_extra_packages": list(config.mesos_extra_packages) if package else [],
+        "cwl": bool(config.cwl),
     }
     target = path_of(config)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -75,10 +79,13 @@ def apply(config: LabConfig, name: str | None = None) -> LabConfig:
     auto (or mesos). An explicit BATCH_SYSTEM=slurm or MESOS_PACKAGE always wins, and so
     does a lab that remembers being made on Slurm with BATCH_SYSTEM=auto (a Mesos built
     later does not turn a lab that is up into an error).
+    CWL, left unset, is as the lab itself (not another lab) remembers it.
     """
+    memory = load(config, name)
+    if config.cwl is None and memory is not None and name in (None, config.name):
+        config = replace(config, cwl=memory.cwl)
     if config.mesos_package is not None or config.batch_system not in (AUTO, "mesos"):
         return config
-    memory = load(config, name)
     if memory is None or memory.mesos_package is None:
         if memory is not None and memory.batch_system == "slurm" and config.batch_system == AUTO:
             return config

@@ -28,6 +28,7 @@ from lab.backends.mesos.package import MesosPackage
 from lab.base_image import Platform
 from lab.cluster import LEADER_MEMORY_MB, Lab
 from lab.config import DEFAULT_BASE_IMAGE, DEFAULT_WORKERS, LabConfig
+from lab.cwl import image as cwl_image
 from lab.errors import ConfigError, LabError
 from lab.steps import Say, Steps, print_line
 
@@ -128,15 +129,19 @@ def _images(lab: Lab, checked: Checked, steps: Steps) -> str:
         step.outcome = base_image.ensure_base_image(config, step.say)
     with steps.step("wheelhouse") as step:
         house = wheelhouse.ensure_toil(config, architecture, step.say, checked.platform)
-        mesos_house = None
+        mesos_house = cwl_house = None
         if checked.package is not None:
             mesos_house = mesos_image.ensure_wheelhouse(config, architecture, checked.platform)
-        step.outcome = ", ".join(h.name for h in (house, mesos_house) if h is not None)
+        if config.cwl:
+            cwl_house = cwl_image.ensure_wheelhouse(config, architecture, house, checked.platform, step.say)
+        step.outcome = ", ".join(h.name for h in (house, mesos_house, cwl_house) if h is not None)
     runtime = build(lab, image.runtime_build(config, house), steps)
     if checked.package is not None and mesos_house is not None:
         staged = mesos_image.stage_package(checked.package, config)
         mesos_runtime = mesos_image.runtime_build(config, checked.package, runtime, mesos_house, staged)
         runtime = build(lab, mesos_runtime, steps)
+    if cwl_house is not None:
+        runtime = build(lab, cwl_image.layer_build(config, runtime, cwl_house), steps)
     return build(lab, image.node_build(config, runtime, house), steps)
 
 

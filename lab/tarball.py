@@ -3,13 +3,15 @@
 A Mesos install tree given as a folder (MESOS_PACKAGE) and a Mesos source folder
 (`lab build-mesos`) are packed this way: the same files give the same tarball, named
 by their digest, and a second pack of an unchanged folder finds it made. Image tags
-hashed from these tarballs then stay the same.
+hashed from these tarballs then stay the same. A folder copied into a node
+(Node.copy_in) goes as such a tarball in memory, its files at the top.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,6 +53,21 @@ def pack(folder: Path, files: Sequence[Path], target: Path) -> Path:
             zipped.close()
     partial.rename(target)
     return target
+
+
+def in_memory(folder: Path, files: Sequence[Path]) -> bytes:
+    """An uncompressed tarball of `files`, named relative to `folder` (no top folder)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for path in sorted(files):
+            info = archive.gettarinfo(str(path), arcname=str(path.relative_to(folder)))
+            info.uid, info.gid, info.uname, info.gname = 0, 0, "", ""
+            if info.isreg():
+                with path.open("rb") as handle:
+                    archive.addfile(info, handle)
+            else:
+                archive.addfile(info)
+    return buffer.getvalue()
 
 
 def tree_files(folder: Path) -> list[Path]:

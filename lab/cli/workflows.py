@@ -1,4 +1,4 @@
-"""`lab run`: a Toil workflow on the lab."""
+"""`lab run`: a Toil workflow on the lab, in Python or CWL."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 
 from lab import placement, workflow
 from lab.cli.verb import Context, Verb
+from lab.cwl import run as cwl_run
+from lab.errors import ConfigError
 
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +22,8 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, context: Context) -> int:
     """Check the workflow file, run it on the leader, and show where each job ran."""
+    if cwl_run.is_cwl(args.workflow):
+        return _run_cwl(args, context)
     workflow.check_workflow(args.workflow)  # a bad file is an error before the lab is asked
     lab = context.lab()
     record, code = workflow.run_workflow(lab.leader(), args.workflow, args.toil_args, shared=args.shared)
@@ -29,16 +33,32 @@ def run(args: argparse.Namespace, context: Context) -> int:
     return code
 
 
+def _run_cwl(args: argparse.Namespace, context: Context) -> int:
+    if args.shared:
+        raise ConfigError("--shared is for Python workflows: a CWL run's inputs go into the job store")
+    asked = cwl_run.CwlRun.parse(args.workflow, args.toil_args)  # checked before the lab is asked
+    cwl_run.folders(asked)
+    lab = context.lab()
+    record, code, outdir = cwl_run.run_cwl(lab.leader(), asked)
+    found = placement.of_run(lab.nodes(), record.job_store)
+    print(f"\nwhere each step ran (job store {record.job_store}):", file=sys.stderr)
+    print(placement.format_table(found), file=sys.stderr)
+    print(f"outputs: {outdir} (on the shared volume; `lab shell` to look)", file=sys.stderr)
+    return code
+
+
 VERBS = (
     Verb(
         "run",
-        "run WORKFLOW.py on the leader: lab run [--shared] WORKFLOW.py [TOIL_ARGS ...]",
+        "run a workflow on the leader: lab run [--shared] WORKFLOW.py [TOIL_ARGS ...] | "
+        "lab run WORKFLOW.cwl [JOB.yml] [TOIL_ARGS ...]",
         "lab run tests/integration/workflows/fanout.py --leaves 8",
         run,
         _run_arguments,
         "Runs the workflow from the leader's private area on a batch system that ships it to the "
         "workers (Slurm: slurm_autodeploy; Mesos: Toil's mesos); --shared puts it on the shared "
         "volume (on Slurm: plain slurm, no auto-deployment). Toil options given after the file "
-        "replace the lab's.",
+        "replace the lab's. A .cwl document runs with toil-cwl-runner (the lab needs CWL=1) on Toil's "
+        "plain batch system, --no-container, its outputs in /data/outputs/.",
     ),
 )

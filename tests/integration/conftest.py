@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -48,7 +49,8 @@ def test_config(batch_system: str = "slurm") -> LabConfig:
     if not reusing(batch_system):
         base = os.environ.get("TEST_LAB_NAME", TEST_LAB_NAME)
         name = base if batch_system == "slurm" else f"{base}-{batch_system}"
-    return settings.lab_config(name=name, batch_system=batch_system)
+    # Test labs carry CWL's layer (tests/integration/test_cwl.py).
+    return dataclasses.replace(settings.lab_config(name=name, batch_system=batch_system), cwl=True)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
