@@ -4,7 +4,8 @@ images/cwl/Dockerfile goes over the runtime (Slurm's, or Mesos's), and the node 
 last stage over it, on every node: Toil runs each CWL step's tool through cwltool in a
 Toil worker on a worker node, and CWL's JavaScript expressions need `node` there.
 Its wheelhouse is resolved on the host like Toil's: `toil[cwl]` at the lab's Toil
-(the release, or the wheel built from TOIL_SOURCE), whose extra pins cwltool.
+(the release, or the wheel built from TOIL_SOURCE), whose extra pins cwltool, and
+cwltest (the conformance suite's runner; Toil's CWL tests import it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from lab import docker, process, wheelhouse
 from lab.base_image import Platform
-from lab.config import LabConfig
+from lab.config import CWLTEST_VERSION, LabConfig
 from lab.errors import ConfigError, LabError
 from lab.image import RUNTIME_REPOSITORY, Build, digest, tag_part
 from lab.labels import LABEL_IMAGE
@@ -25,6 +26,9 @@ STAGE = "cwl"
 EXTRA = "cwl"  # Toil's extra that carries its CWL runner
 # The distribution's packages of the layer: Node.js runs CWL's JavaScript expressions.
 PACKAGES = ("nodejs",)
+
+
+CWLTEST = f"cwltest=={CWLTEST_VERSION}"
 
 
 def requirement(config: LabConfig, toil_house: Path) -> tuple[str, str]:
@@ -39,33 +43,32 @@ def requirement(config: LabConfig, toil_house: Path) -> tuple[str, str]:
     return f"toil[{EXTRA}]=={version}", f"{built[-1]}[{EXTRA}]"
 
 
+def requirements(config: LabConfig, toil_house: Path) -> tuple[list[str], list[str]]:
+    """The layer's requirement lines, and what pip resolves on the host for them."""
+    line, target = requirement(config, toil_house)
+    return [line, CWLTEST], [target, CWLTEST]
+
+
 def ensure_wheelhouse(
     config: LabConfig, architecture: str, toil_house: Path, platform: Platform, say: Callable[[str], None]
 ) -> Path:
-    """toil[cwl]'s wheels for the image's Python (cached like Toil's)."""
-    line, target = requirement(config, toil_house)
+    """toil[cwl]'s and cwltest's wheels for the image's Python (cached like Toil's)."""
+    lines, targets = requirements(config, toil_house)
     house = config.wheelhouse_root / f"{toil_house.name}-{EXTRA}"
+    asked = " and ".join(lines)
 
     def resolve(folder: Path) -> None:
-        say(f"resolving {line} for Python {platform.python} into {folder}")
+        say(f"resolving {asked} for Python {platform.python} into {folder}")
+        platform_args = wheelhouse.platform_args(architecture, platform)
         try:
-            process.run(
-                [
-                    *wheelhouse.PIP,
-                    "download",
-                    "--dest",
-                    str(folder),
-                    *wheelhouse.platform_args(architecture, platform),
-                    target,
-                ]
-            )
+            process.run([*wheelhouse.PIP, "download", "--dest", str(folder), *platform_args, *targets])
         except LabError as error:
             raise ConfigError(
-                f"could not resolve {line} into a wheelhouse for Python {platform.python}: "
+                f"could not resolve {asked} into a wheelhouse for Python {platform.python}: "
                 "check that PyPI is reachable from this host.\n" + str(error)
             ) from None
 
-    return wheelhouse.cached(house, line, resolve, fresh=config.toil_source is not None)
+    return wheelhouse.cached(house, "\n".join(lines), resolve, fresh=config.toil_source is not None)
 
 
 def layer_build(config: LabConfig, runtime: str, house: Path) -> Build:
@@ -85,4 +88,4 @@ def layer_build(config: LabConfig, runtime: str, house: Path) -> Build:
         labels={LABEL_IMAGE: "cwl-runtime"},
         target=STAGE,
     )
-    return Build("CWL layer (toil[cwl], Node.js)", tag, tuple(argv))
+    return Build("CWL layer (toil[cwl], cwltest, Node.js)", tag, tuple(argv))

@@ -1,10 +1,14 @@
-"""`lab toil-tests`: Toil's own tests, unmodified, against a Mesos lab; a table of what they came to.
+"""`lab toil-tests`: Toil's own tests, unmodified, against a Mesos or Slurm lab; a table of what they came to.
 
-The lab is the toil-tests' own (TOIL_TESTS_LAB_NAME, default toil-lab-toiltests), brought
-up for the run (or found up and left so) and removed after unless --keep; or, with
-LAB_REUSE=1, the running LAB_NAME lab when it runs Mesos. The Mesos build is MESOS_PACKAGE,
-or the one the LAB_NAME lab (then the toil-tests lab) remembers from its last `lab up`.
-The Toil is the lab's: TOIL_VERSION, or the TOIL_SOURCE checkout built into its image.
+The appliance and Mesos families run on a Mesos lab, the Slurm family on a Slurm lab; one
+run uses one lab, so the families asked must share a batch system (`all`: the families of
+the lab's batch system). The lab is the toil-tests' own (TOIL_TESTS_LAB_NAME, default
+toil-lab-toiltests; with -slurm on Slurm), brought up for the run (or found up and left so)
+and removed after unless --keep; or, with LAB_REUSE=1, the running LAB_NAME lab when it
+runs that batch system. The Mesos build is MESOS_PACKAGE, or the one the LAB_NAME lab (then
+the toil-tests lab) remembers from its last `lab up`, or the newest `make mesos` built;
+without one, `all` is the Slurm family. The Toil is the lab's: TOIL_VERSION, or the
+TOIL_SOURCE checkout built into its image.
 
 A failing Toil test is a finding about Toil, not a failure of the lab: the exit code is 1,
 and the table says what failed and why. An exit code of 2 means the tests could not run.
@@ -12,6 +16,7 @@ and the table says what failed and why. An exit code of 2 means the tests could 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +26,14 @@ from lab.cluster import Lab
 from lab.config import LabConfig
 from lab.errors import ConfigError, LabError
 from lab.steps import Say, print_line
-from lab.toil_tests import appliance_family, mesos_family, table
+from lab.toil_tests import appliance_family, families, mesos_family, slurm_family, table
 from lab.toil_tests.families import INTERRUPTED, NONE_SELECTED, Family, Outcome
 
 DEFAULT_LAB_NAME = "toil-lab-toiltests"
+# Toil's test_slurm_node_memory asks a whole node's memory (--slurmDefaultAllMem) and
+# asserts more than 3 GiB, "assuming Slurm nodes of reasonable size": the Slurm family's
+# own lab has workers of 4 GiB (Slurm's RealMemory 3968 MiB) unless WORKER_MEMORY says.
+SLURM_WORKER_MEMORY_MB = 4096
 NO_MESOS = (
     "Toil's tests need a Mesos lab, and there is no Mesos build: run `make mesos` once (it builds Mesos "
     "from source), or set MESOS_PACKAGE to a Mesos .deb or install-tree .tar.gz (docs/mesos.md)"
@@ -43,13 +52,33 @@ class Request:
     keep: bool = False  # keep a lab this run brought up
 
 
-def tests_config(users: LabConfig, env: Mapping[str, str]) -> tuple[LabConfig, bool]:
+def batch_system_of(family: str, users: LabConfig, env: Mapping[str, str]) -> str:
+    """The batch system of the lab a --family value runs on."""
+    if family != families.ALL:
+        return families.choose(family)[0].batch_system
+    running = Lab(users).running_batch_system() if env.get("LAB_REUSE") == "1" else None
+    if running is not None:
+        return running
+    has_mesos = settings.lab_config(env, name=env.get("TOIL_TESTS_LAB_NAME") or DEFAULT_LAB_NAME,
+                                    batch_system="mesos").mesos_package is not None  # fmt: skip
+    return "mesos" if has_mesos else "slurm"
+
+
+def tests_config(
+    users: LabConfig, env: Mapping[str, str], batch_system: str = "mesos"
+) -> tuple[LabConfig, bool]:
     """The lab to run on, and whether it is the user's running lab (`users`, with LAB_REUSE=1)."""
-    reuse = env.get("LAB_REUSE") == "1" and Lab(users).running_batch_system() == "mesos"
-    name = users.name if reuse else env.get("TOIL_TESTS_LAB_NAME") or DEFAULT_LAB_NAME
-    config = settings.lab_config(env, name=name, batch_system="mesos")
-    if config.mesos_package is None and not reuse:
+    reuse = env.get("LAB_REUSE") == "1" and Lab(users).running_batch_system() == batch_system
+    own = env.get("TOIL_TESTS_LAB_NAME") or DEFAULT_LAB_NAME
+    name = users.name if reuse else (own if batch_system == "mesos" else f"{own}-{batch_system}")
+    config = settings.lab_config(env, name=name, batch_system=batch_system)
+    if batch_system == "mesos" and config.mesos_package is None and not reuse:
         raise ConfigError(NO_MESOS)
+    if batch_system == "slurm" and not reuse:
+        if config.cwl is None:
+            config = dataclasses.replace(config, cwl=True)  # test_slurm_node_memory runs toil-cwl-runner
+        if not env.get("WORKER_MEMORY"):
+            config = dataclasses.replace(config, worker_memory_mb=SLURM_WORKER_MEMORY_MB)
     return config, reuse
 
 
@@ -67,6 +96,8 @@ def run_family(lab: Lab, family: Family, request: Request, say: Say) -> Outcome:
     results = request.results.resolve()
     if family.name == "appliance":
         return appliance_family.run(lab, worker, request.pytest_args, results, say)
+    if family.name == "slurm":
+        return slurm_family.run(lab, request.pytest_args, results, say)
     return mesos_family.run(lab, mesos_node, request.pytest_args, results, say)
 
 
@@ -109,10 +140,11 @@ def summary(lab: Lab, outcomes: Sequence[Outcome], notes: Sequence[str]) -> str:
     toil = (
         f"TOIL_SOURCE={config.toil_source}" if config.toil_source else f"TOIL_VERSION={config.toil_version}"
     )
+    where = f"MESOS_PACKAGE={config.mesos_package}" if lab.batch_system() == "mesos" else "Slurm"
     lines = [
         f"# Toil's own tests on lab {config.name!r}",
         "",
-        f"{toil}; MESOS_PACKAGE={config.mesos_package}; {table.counts(rows)}.",
+        f"{toil}; {where}; {table.counts(rows)}.",
         "",
         table.markdown(rows),
     ]

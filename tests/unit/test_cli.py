@@ -359,7 +359,8 @@ def toil_runs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     asked: list[Any] = []
     config = LabConfig(name="toil-lab-toiltests", batch_system="mesos", mesos_package="/m.tar.gz")
-    monkeypatch.setattr(runner, "tests_config", lambda users, env: (config, False))
+    monkeypatch.setattr(runner, "batch_system_of", lambda family, users, env: "mesos")
+    monkeypatch.setattr(runner, "tests_config", lambda users, env, batch_system: (config, False))
     monkeypatch.setattr(runner, "run", lambda config, reuse, request: asked.append(request) or 1)
     return asked
 

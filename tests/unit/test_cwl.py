@@ -14,7 +14,7 @@ from typing import Any, cast
 import pytest
 
 from lab import remembered, tarball
-from lab.config import LabConfig, parse_switch
+from lab.config import CWLTEST_VERSION, LabConfig, parse_switch
 from lab.cwl import image as cwl_image
 from lab.cwl import run as cwl_run
 from lab.errors import ConfigError
@@ -207,6 +207,8 @@ def test_a_lab_keeps_its_cwl_layer_until_told_otherwise(tmp_path: Path) -> None:
 def test_the_layer_installs_toils_cwl_extra_at_the_labs_toil(tmp_path: Path) -> None:
     config = dataclasses.replace(LabConfig.from_env({"TOIL_VERSION": "9.6.0"}), root=tmp_path)
     assert cwl_image.requirement(config, tmp_path) == ("toil[cwl]==9.6.0", "toil[cwl]==9.6.0")
+    lines, _ = cwl_image.requirements(config, tmp_path)
+    assert lines == ["toil[cwl]==9.6.0", f"cwltest=={CWLTEST_VERSION}"]
     source = tmp_path / "toil"
     source.mkdir()
     (source / "setup.py").write_text("")

@@ -6,7 +6,7 @@ import pytest
 
 from lab.errors import ConfigError
 from lab.toil_tests import families
-from lab.toil_tests.families import APPLIANCE, MESOS
+from lab.toil_tests.families import APPLIANCE, MESOS, SLURM
 
 COMMON = [
     "-c", "/dev/null", "--rootdir", ".", "-W", "ignore::pytest.PytestUnknownMarkWarning",
@@ -51,7 +51,43 @@ def test_split_keyword() -> None:
 
 
 def test_choose() -> None:
-    assert families.choose("all") == (APPLIANCE, MESOS)
+    assert families.choose("all") == (APPLIANCE, MESOS, SLURM)
+    assert families.choose("all", "mesos") == (APPLIANCE, MESOS)
+    assert families.choose("all", "slurm") == (SLURM,)
     assert families.choose("mesos") == (MESOS,)
-    with pytest.raises(ConfigError, match="choose one of appliance, mesos, all"):
+    with pytest.raises(ConfigError, match="choose one of appliance, mesos, slurm, all"):
         families.choose("cwl")
+
+
+def test_the_slurm_family_selects_toils_needs_slurm_tests() -> None:
+    args = SLURM.pytest_args("/tmp/toil-tests/slurm.xml", ["--basetemp=/data/t"])
+    assert args[-5:] == [
+        "toil/test/batchSystems/batchSystemTest.py",
+        "toil/test/cwl/cwlTest.py",
+        "-k",
+        "(SlurmBatchSystemTest or test_slurm_node_memory)",
+        "--basetemp=/data/t",
+    ]
+    narrowed = SLURM.pytest_args("s.xml", files=["toil/test/batchSystems/batchSystemTest.py"])
+    assert "toil/test/cwl/cwlTest.py" not in narrowed
+
+
+def test_the_slurm_familys_tests_are_those_toil_marks_needs_slurm() -> None:
+    """Read Toil's installed test files: every class or test marked needs_slurm that Toil does not
+    mark skip ("Not run": its conformance runs, which `lab cwl-conformance` does instead) is selected."""
+    import re
+    from pathlib import Path
+
+    import toil
+
+    site = Path(toil.__file__).resolve().parents[1]
+    marked: set[str] = set()
+    for name in SLURM.files:
+        source = (site / name).read_text()
+        found = re.findall(r"((?:[ \t]*@[^\n]+\n)+)[ \t]*(?:class|def) (\w+)", source)
+        marked |= {
+            name for decorators, name in found if "needs_slurm" in decorators and ".skip(" not in decorators
+        }
+    sort = (site / "toil/test/sort/sortTest.py").read_text()
+    assert "needs_slurm" not in sort  # Toil 9.6.0's sort test has no Slurm variant
+    assert marked == set(SLURM.select.split(" or ")), marked

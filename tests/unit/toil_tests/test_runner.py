@@ -60,6 +60,44 @@ def test_without_a_mesos_build_it_says_what_to_set(batch_system: dict[str, str |
         config_for_tests(ENV)
 
 
+def test_the_slurm_family_gets_a_slurm_lab_of_its_own_with_cwl_and_4_gib_workers(
+    batch_system: dict[str, str | None],
+) -> None:
+    config, reuse = runner.tests_config(LabConfig.from_env(ENV), ENV, "slurm")
+    assert (config.name, config.batch_system, reuse) == ("unit-toiltests-slurm", "slurm", False)
+    assert (config.cwl, config.worker_memory_mb) == (True, runner.SLURM_WORKER_MEMORY_MB)
+    asked = {**ENV, "WORKER_MEMORY": "2G", "CWL": "0"}
+    config, _ = runner.tests_config(LabConfig.from_env(asked), asked, "slurm")
+    assert (config.cwl, config.worker_memory_mb) == (False, 2048)
+
+
+def test_lab_reuse_takes_a_running_slurm_lab_for_the_slurm_family_as_it_is(
+    batch_system: dict[str, str | None],
+) -> None:
+    batch_system["unit-users-lab"] = "slurm"
+    env = {**ENV, "LAB_REUSE": "1"}
+    config, reuse = runner.tests_config(LabConfig.from_env(env), env, "slurm")
+    assert (config.name, reuse, config.cwl) == ("unit-users-lab", True, None)
+
+
+@pytest.mark.parametrize(
+    ("env", "running", "expected"),
+    [
+        ({"MESOS_PACKAGE": "/m.deb"}, None, "mesos"),
+        ({}, None, "slurm"),  # no Mesos build: all is the Slurm family
+        ({"LAB_REUSE": "1", "MESOS_PACKAGE": "/m.deb"}, "slurm", "slurm"),
+    ],
+)
+def test_all_is_the_families_of_the_labs_batch_system(
+    batch_system: dict[str, str | None], env: dict[str, str], running: str | None, expected: str
+) -> None:
+    batch_system["unit-users-lab"] = running
+    full = {**ENV, **env}
+    assert runner.batch_system_of("all", LabConfig.from_env(full), full) == expected
+    assert runner.batch_system_of("slurm", LabConfig.from_env(full), full) == "slurm"
+    assert runner.batch_system_of("appliance", LabConfig.from_env(full), full) == "mesos"
+
+
 class FakeLab:
     def __init__(self, config: LabConfig, say: Any = None) -> None:
         self.config = config
