@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,7 +121,49 @@ def ensure_base_image(config: LabConfig, say: Say) -> str:
     say(f"pull failed; making {reference} locally with debootstrap ({suite}, minbase) and docker import")
     scratch = config.root / "build"
     scratch.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="toil-lab-rootfs-", dir=scratch))
+    with _debootstrapping(scratch, say):
+        if docker.image_exists(reference):  # made by another `lab` while this one waited
+            return "present"
+        _bootstrap(suite, reference, scratch)
+    return f"made with debootstrap ({suite})"
+
+
+ROOTFS_PREFIX = "toil-lab-rootfs-"
+
+
+@contextlib.contextmanager
+def _debootstrapping(scratch: Path, say: Say) -> Iterator[None]:
+    """One debootstrap at a time in a checkout; a folder an interrupted one left is removed first."""
+    with (scratch / ".debootstrap.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for stale in sorted(scratch.glob(ROOTFS_PREFIX + "*")):
+            say(f"removing {stale}, left by an interrupted debootstrap")
+            remove_rootfs(stale)
+        yield
+
+
+def mounts_under(folder: Path, mounts_file: Path = Path("/proc/self/mounts")) -> list[str]:
+    """The mount points at or under a folder, deepest first (debootstrap mounts /proc in its target)."""
+    top = str(folder)
+    points = [line.split()[1].replace("\\040", " ") for line in mounts_file.read_text().splitlines() if line]
+    return sorted((p for p in points if p == top or p.startswith(top + "/")), key=len, reverse=True)
+
+
+def remove_rootfs(work: Path) -> None:
+    """Unmount what debootstrap mounted under `work`, then remove it; an error if a mount stays."""
+    for point in mounts_under(work):
+        process.run(["umount", point], check=False)
+    left = mounts_under(work)
+    if left:
+        raise LabError(
+            f"{work} still has mounts debootstrap made ({', '.join(left)}): unmount them "
+            f"(`umount {left[0]}`) and remove it; nothing under it was deleted"
+        )
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _bootstrap(suite: str, reference: str, scratch: Path) -> None:
+    work = Path(tempfile.mkdtemp(prefix=ROOTFS_PREFIX, dir=scratch))
     try:
         rootfs = work / "rootfs"
         process.run(["debootstrap", "--variant=minbase", suite, str(rootfs)])
@@ -130,5 +175,4 @@ def ensure_base_image(config: LabConfig, say: Say) -> str:
         process.run(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."])
         docker.import_rootfs(tarball, reference, {LABEL_BOOTSTRAPPED: f"debootstrap-{suite}-minbase"})
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return f"made with debootstrap ({suite})"
+        remove_rootfs(work)

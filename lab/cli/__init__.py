@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
 
 from lab import settings
 from lab.cli import access, faults, lifecycle, mesos_build, suites, views, workflows
@@ -42,6 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: raised like KeyboardInterrupt, so that clean-ups (finally, with) run."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+def _on_terminate() -> Callable[[int, FrameType | None], object] | int | None:
+    """Turn SIGTERM into Terminated (main thread only); the handler it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _terminate)
+
+
 def main(argv: Sequence[str] | None = None, context: Context | None = None) -> int:
     """Run one `lab` command; its exit code."""
     parser = build_parser()
@@ -51,10 +69,14 @@ def main(argv: Sequence[str] | None = None, context: Context | None = None) -> i
     # `--` ends the verb's own options: what follows is passed on as it is.
     args.extra = extra[1:] if extra[:1] == ["--"] else extra
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="lab: %(message)s")
+    previous = _on_terminate()
     try:
         context = context or Context(settings.lab_config(), verbose=args.verbose)
         code: int = args.verb.run(args, context)
         return code
+    except Terminated:
+        print("lab: terminated (SIGTERM); what this command had started was cleaned up", file=sys.stderr)
+        return 143
     except NotReady as error:
         print(f"lab: not ready: {error}", file=sys.stderr)
         return 3
@@ -63,3 +85,6 @@ def main(argv: Sequence[str] | None = None, context: Context | None = None) -> i
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

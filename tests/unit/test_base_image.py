@@ -102,3 +102,61 @@ def test_an_unsupported_base_image_lists_the_supported(fake_run: FakeRun, tmp_pa
 def test_debian_13_is_known_not_to_run_slurm_here() -> None:
     assert "clone: Operation not permitted" in image.PLATFORMS[("debian", "13")].slurm_problem
     assert image.DEFAULT_PLATFORM.slurm_problem == ""
+
+
+def mounts_file(tmp_path: Path, *points: str) -> Path:
+    table = tmp_path / "mounts"
+    table.write_text("".join(f"proc {point} proc rw,relatime 0 0\n" for point in points))
+    return table
+
+
+def test_the_mounts_under_a_folder_are_found_deepest_first(tmp_path: Path) -> None:
+    work = tmp_path / "toil-lab-rootfs-x"
+    table = mounts_file(
+        tmp_path,
+        "/proc",
+        f"{work}/rootfs/proc",
+        f"{work}/rootfs/dev/pts",
+        f"{work}/rootfs/dev",
+        f"{work}-other/a",
+    )
+    assert image.mounts_under(work, table) == [
+        f"{work}/rootfs/dev/pts",
+        f"{work}/rootfs/proc",
+        f"{work}/rootfs/dev",
+    ]
+
+
+def test_a_folder_an_interrupted_debootstrap_left_is_unmounted_then_removed_before_the_next(
+    tmp_path: Path, fake_run: FakeRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale = tmp_path / "build" / f"{image.ROOTFS_PREFIX}old"
+    (stale / "rootfs" / "proc").mkdir(parents=True)
+    proc = f"{stale}/rootfs/proc"
+
+    def mounted(folder: Path) -> list[str]:  # until umount is asked
+        unmounted = ["umount", proc] in fake_run.argvs
+        return [proc] if proc.startswith(str(folder)) and not unmounted else []
+
+    monkeypatch.setattr(image, "mounts_under", mounted)
+    fake_run.on("umount", f"{stale}/rootfs/proc")
+    fake_run.on("docker", "image", "inspect", returncode=0)  # another `lab` made it meanwhile
+    said: list[str] = []
+    with image._debootstrapping(tmp_path / "build", said.append):
+        assert not stale.exists()
+    assert fake_run.argvs == [["umount", f"{stale}/rootfs/proc"]]
+    assert said == [f"removing {stale}, left by an interrupted debootstrap"]
+
+
+def test_a_mount_that_stays_keeps_the_folder_and_says_how_to_unmount_it(
+    tmp_path: Path, fake_run: FakeRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / f"{image.ROOTFS_PREFIX}x"
+    (work / "rootfs" / "proc").mkdir(parents=True)
+    monkeypatch.setattr(image, "mounts_under", lambda folder: [f"{work}/rootfs/proc"])
+    fake_run.on("umount", returncode=32)
+    with pytest.raises(
+        LabError, match=r"still has mounts .*`umount .*/rootfs/proc`.*nothing under it was deleted"
+    ):
+        image.remove_rootfs(work)
+    assert (work / "rootfs" / "proc").is_dir()

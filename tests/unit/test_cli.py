@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -459,3 +459,26 @@ def test_status_lists_the_labs_containers_once(
     assert [argv for argv in docker_with_lab.argvs if argv == ["docker", "inspect", *IDS]] == [
         ["docker", "inspect", *IDS]
     ]
+
+
+def test_sigterm_ends_a_command_through_its_clean_ups() -> None:
+    """A SIGTERM (pkill, CI's timeout) raises inside the command, so its finally blocks run."""
+    import os
+    import signal
+
+    cleaned: list[str] = []
+
+    class Terminating:
+        verbose = False
+
+        def lab(self) -> Any:
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return None
+            finally:
+                cleaned.append("done")
+
+    before = signal.getsignal(signal.SIGTERM)
+    code = cli.main(["status"], context=cast(Any, Terminating()))
+    assert (code, cleaned) == (143, ["done"])
+    assert signal.getsignal(signal.SIGTERM) is before
