@@ -39,7 +39,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(VENV)/bin/pip install --quiet "toil[cwl]==$$($(VENV)/bin/python -c 'import lab.config as c; print(c.DEFAULT_TOIL_VERSION)')"
 	@touch $@
 
-mesos: venv ## build Apache Mesos from source once (~40 min on 2 cores); new labs then run on Mesos (MESOS_SOURCE=path-or-URL)
+mesos: venv ## build Apache Mesos from source once (40-70 min on 2 cores); new labs then run on Mesos (MESOS_SOURCE=path-or-URL)
 	$(LAB) build-mesos
 
 lab-up: venv ## build what is missing, start the lab, return when every worker is ready

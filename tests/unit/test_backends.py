@@ -121,7 +121,7 @@ def test_mesos_without_a_package_says_how_to_get_one() -> None:
     with pytest.raises(ConfigError) as error:
         choose_batch_system(LabConfig.from_env({"BATCH_SYSTEM": "mesos"}))
     assert "run `make mesos` once" in str(error.value)
-    assert "about 40 minutes on 2 cores" in str(error.value)
+    assert "about 40 to 70 minutes on 2 cores" in str(error.value)
     assert "set MESOS_PACKAGE to a Mesos .deb" in str(error.value)
     assert "Nothing was started" in str(error.value)
 
