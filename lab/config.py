@@ -27,8 +27,8 @@ VIRTUALENV_VERSION = "21.15.11"
 # Toil's `mesos` batch system needs pymesos (pinned by Toil for Python < 3.11 only), and
 # pymesos http-parser, of which the Mesos runtime installs the pure-Python parser.
 PYMESOS_VERSION = "0.3.15"
-# The CWL layer (CWL=1) adds cwltest beside toil[cwl]: `lab cwl-conformance` runs the CWL
-# conformance suite with it, and Toil's CWL test package imports it (its conftest.py).
+# The CWL layer (CWL=1) adds cwltest, the CWL conformance suite's runner, beside toil[cwl]:
+# Toil's CWL test package imports it (its conftest.py; `lab toil-tests --family slurm`).
 CWLTEST_VERSION = "2.7.20260814150058"
 HTTP_PARSER_VERSION = "0.9.0"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lab import process
@@ -62,6 +62,30 @@ def cached(house: Path, requirement: str, resolve: Callable[[Path], None], *, fr
     return house
 
 
+REACH_PYPI = "check that PyPI is reachable from this host"
+
+
+def download(
+    house: Path,
+    targets: Sequence[str],
+    architecture: str,
+    platform: Platform,
+    what: str,
+    advice: str = REACH_PYPI,
+) -> None:
+    """pip download `targets` and their dependencies, as wheels for the image's Python, into `house`;
+    when pip cannot, an error that names `what` and gives `advice`."""
+    try:
+        process.run(
+            [*PIP, "download", "--dest", str(house), *platform_args(architecture, platform), *targets]
+        )
+    except LabError as error:
+        raise ConfigError(
+            f"could not resolve {what} into a wheelhouse for Python {platform.python}: {advice}.\n"
+            + str(error)
+        ) from None
+
+
 def toil_name(config: LabConfig, architecture: str, platform: Platform = DEFAULT_PLATFORM) -> str:
     """The folder name of the Toil wheelhouse this configuration installs from."""
     suffix = "" if platform == DEFAULT_PLATFORM else f"-py{platform.python}-glibc{platform.glibc}"
@@ -92,18 +116,8 @@ def ensure_toil(config: LabConfig, architecture: str, say: Callable[[str], None]
             targets = [str(built[-1])]
         else:
             say(f"resolving {toil} for Python {platform.python} into {target}")
-        try:
-            process.run(
-                [
-                    *PIP, "download", "--dest", str(target), *platform_args(architecture, platform),
-                    *targets, *TEST_TOOLS,
-                ]
-            )  # fmt: skip
-        except LabError as error:
-            raise ConfigError(
-                f"could not resolve {toil} into a wheelhouse for Python {platform.python}: "
-                "check TOIL_VERSION, and that PyPI is reachable from this host.\n" + str(error)
-            ) from None
+        advice = "check TOIL_VERSION, and that PyPI is reachable from this host"
+        download(target, [*targets, *TEST_TOOLS], architecture, platform, toil, advice)
 
     # A checkout may have changed since the last build: its wheel is built every time.
     return cached(house, requirement, resolve, fresh=source is not None)

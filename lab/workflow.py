@@ -162,9 +162,22 @@ def run_module(
         python, module, job_store, user_args, auto_deploy=auto_deploy, batch_system=leader.batch_system
     )
     record = RunRecord(label or module, module, job_store, argv, time.time())
+    return run_recorded(leader, record, workdir=workdir, capture=capture, env=env)
+
+
+def run_recorded(
+    leader: Node,
+    record: RunRecord,
+    *,
+    workdir: str,
+    capture: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> tuple[RunRecord, Result]:
+    """Run a record's command on the leader as the lab user, its record saved before and after
+    (with the exit code), so that `lab placement` finds the run even while it runs."""
     save_run(leader, record)
     result = leader.exec(
-        argv,
+        record.argv,
         user=LAB_USER,
         workdir=workdir,
         env={"PYTHONUNBUFFERED": "1", **(env or {})},

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lab import placement, workflow
 from lab.cli.verb import Context, Verb
+from lab.cluster import Lab
 from lab.cwl import run as cwl_run
 from lab.errors import ConfigError
 
@@ -27,22 +28,23 @@ def run(args: argparse.Namespace, context: Context) -> int:
     workflow.check_workflow(args.workflow)  # a bad file is an error before the lab is asked
     lab = context.lab()
     record, code = workflow.run_workflow(lab.leader(), args.workflow, args.toil_args, shared=args.shared)
-    found = placement.of_run(lab.nodes(), record.job_store)
-    print(f"\nwhere each job ran (job store {record.job_store}):", file=sys.stderr)
-    print(placement.format_table(found), file=sys.stderr)
+    _show_placement(lab, record.job_store, "job")
     return code
+
+
+def _show_placement(lab: Lab, job_store: str, what: str) -> None:
+    found = placement.of_run(lab.nodes(), job_store)
+    print(f"\nwhere each {what} ran (job store {job_store}):", file=sys.stderr)
+    print(placement.format_table(found), file=sys.stderr)
 
 
 def _run_cwl(args: argparse.Namespace, context: Context) -> int:
     if args.shared:
         raise ConfigError("--shared is for Python workflows: a CWL run's inputs go into the job store")
     asked = cwl_run.CwlRun.parse(args.workflow, args.toil_args)  # checked before the lab is asked
-    cwl_run.folders(asked)
     lab = context.lab()
     record, code, outdir = cwl_run.run_cwl(lab.leader(), asked)
-    found = placement.of_run(lab.nodes(), record.job_store)
-    print(f"\nwhere each step ran (job store {record.job_store}):", file=sys.stderr)
-    print(placement.format_table(found), file=sys.stderr)
+    _show_placement(lab, record.job_store, "step")
     print(f"outputs: {outdir} (on the shared volume; `lab shell` to look)", file=sys.stderr)
     return code
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from lab import docker, process, wheelhouse
+from lab import docker, wheelhouse
 from lab.base_image import Platform
 from lab.config import CWLTEST_VERSION, LabConfig
-from lab.errors import ConfigError, LabError
+from lab.errors import LabError
 from lab.image import RUNTIME_REPOSITORY, Build, digest, tag_part
 from lab.labels import LABEL_IMAGE
 
@@ -59,14 +59,7 @@ def ensure_wheelhouse(
 
     def resolve(folder: Path) -> None:
         say(f"resolving {asked} for Python {platform.python} into {folder}")
-        platform_args = wheelhouse.platform_args(architecture, platform)
-        try:
-            process.run([*wheelhouse.PIP, "download", "--dest", str(folder), *platform_args, *targets])
-        except LabError as error:
-            raise ConfigError(
-                f"could not resolve {asked} into a wheelhouse for Python {platform.python}: "
-                "check that PyPI is reachable from this host.\n" + str(error)
-            ) from None
+        wheelhouse.download(folder, targets, architecture, platform, asked)
 
     return wheelhouse.cached(house, "\n".join(lines), resolve, fresh=config.toil_source is not None)
 

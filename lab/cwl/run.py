@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from innode.layout import JOBSTORES_DIR, LAB_USER, OUTPUTS_DIR, USER_HOME
@@ -52,7 +52,8 @@ class CwlRun:
 
     @classmethod
     def parse(cls, document: Path, rest: Sequence[str]) -> CwlRun:
-        """The document, then a job file if the next argument names one, then Toil's options."""
+        """The document, then a job file if the next argument names one, then Toil's options;
+        the folders the run copies are checked here, before the lab is asked."""
         if not document.is_file():
             raise ConfigError(f"CWL document {document} does not exist")
         job = None
@@ -73,7 +74,10 @@ class CwlRun:
                     f"{argument}: give the CWL document and its job file first: "
                     "lab run WORKFLOW.cwl [JOB.yml] [TOIL_OPTIONS ...]"
                 )
-        return cls(document, job, tuple(rest))
+        asked = cls(document, job, tuple(rest))
+        for folder in folders(asked):
+            check_size(folder)
+        return asked
 
     @property
     def name(self) -> str:
@@ -87,15 +91,18 @@ def folders(run: CwlRun) -> list[Path]:
     found = [home]
     if run.job is not None and not run.job.resolve().is_relative_to(home):
         found.append(run.job.resolve().parent)
-    for folder in found:
-        size = sum(p.stat().st_size for p in tarball.tree_files(folder) if p.is_file())
-        if size > MOST_STAGED_BYTES:
-            raise ConfigError(
-                f"{folder} holds {size // (1024 * 1024)} MiB, and `lab run` copies a CWL document's folder "
-                f"(and its job file's) to the leader whole: put the workflow, its tools and inputs in a "
-                f"folder of their own (at most {MOST_STAGED_BYTES // (1024 * 1024)} MiB)"
-            )
     return found
+
+
+def check_size(folder: Path) -> None:
+    """A folder `lab run` copies to the leader must be one of the workflow's own (MOST_STAGED_BYTES)."""
+    size = sum(p.stat().st_size for p in tarball.tree_files(folder) if p.is_file())
+    if size > MOST_STAGED_BYTES:
+        raise ConfigError(
+            f"{folder} holds {size // (1024 * 1024)} MiB, and `lab run` copies a CWL document's folder "
+            f"(and its job file's) to the leader whole: put the workflow, its tools and inputs in a "
+            f"folder of their own (at most {MOST_STAGED_BYTES // (1024 * 1024)} MiB)"
+        )
 
 
 def staged_paths(run: CwlRun, stage: str) -> tuple[str, str | None, str]:
@@ -150,10 +157,5 @@ def run_cwl(leader: Node, run: CwlRun) -> tuple[workflow.RunRecord, int, str]:
     leader.exec(["mkdir", "-p", JOBSTORES_DIR, outdir], user=LAB_USER)
     argv = runner_argv(run, document, job, job_store, outdir, leader.batch_system)
     record = workflow.RunRecord(str(run.document), run.name, job_store, argv, time.time())
-    workflow.save_run(leader, record)
-    result = leader.exec(
-        argv, user=LAB_USER, workdir=workdir, env={"PYTHONUNBUFFERED": "1"}, check=False, capture=False
-    )
-    finished = workflow.RunRecord(**{**asdict(record), "exit_code": result.returncode})
-    workflow.save_run(leader, finished)
+    finished, result = workflow.run_recorded(leader, record, workdir=workdir)
     return finished, result.returncode, outdir

@@ -80,11 +80,13 @@ def test_the_documents_folder_goes_to_the_leader_and_a_job_file_elsewhere_goes_b
     assert cwl_run.staged_paths(outside, "/s")[1] == "/s/job/j.yml"
 
 
-def test_a_folder_too_big_to_copy_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_folder_too_big_to_copy_is_refused_when_the_run_is_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = workflow_folder(tmp_path)
     monkeypatch.setattr(cwl_run, "MOST_STAGED_BYTES", 10)
     with pytest.raises(ConfigError, match="a folder of their own"):
-        cwl_run.folders(cwl_run.CwlRun.parse(folder / "main.cwl", []))
+        cwl_run.CwlRun.parse(folder / "main.cwl", [])  # checked when asked, before the lab is used
 
 
 @pytest.mark.parametrize(("batch_system", "expected"), [("slurm", "slurm"), ("mesos", "mesos")])
