@@ -9,13 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from innode.layout import LAB_USER, USER_HOME, worker_order
-from lab import docker, process, tarball
+from lab import docker, process, tarball, wait
 from lab.errors import CommandFailed
 from lab.labels import LABEL_BATCH_SYSTEM, LABEL_NODE, LABEL_ROLE
 from lab.process import Result
 
 # read_text's script exits with this when the file does not exist.
 MISSING = 3
+
+# What Docker says when the cgroup freezer gave up (runc thawed the container again),
+# and how long a pause asks again.
+FREEZE_REFUSED = "unable to freeze"
+FREEZE_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -154,9 +159,23 @@ class Node:
         """Send a signal to the container's main process (default SIGKILL)."""
         process.run([docker.DOCKER, "kill", "--signal", signal, self.container_id])
 
-    def pause(self) -> None:
-        """Freeze every process of the container."""
-        process.run([docker.DOCKER, "pause", self.container_id])
+    def pause(self, timeout: float = FREEZE_TIMEOUT) -> None:
+        """Freeze every process of the container.
+
+        The kernel's cgroup freezer can give up while a process sits in uninterruptible
+        I/O, as on a loaded host's disk: runc then thaws the container again and Docker
+        says "unable to freeze". That refusal is asked again until `timeout`; any other
+        failure (the container not running) passes at once.
+        """
+        argv = [docker.DOCKER, "pause", self.container_id]
+
+        def frozen() -> wait.Check[process.Result]:
+            result = process.run(argv, check=False)
+            if result.returncode != 0 and FREEZE_REFUSED not in result.stderr:
+                raise CommandFailed(argv, result.returncode, result.stdout, result.stderr)
+            return wait.Check(result.returncode == 0, result.stderr.strip(), result)
+
+        wait.wait_until(frozen, what=f"{self.name} to freeze", timeout=timeout, interval=1.0, not_yet=())
 
     def unpause(self) -> None:
         """Resume a paused container."""

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from lab.errors import CommandFailed, LabError
+from lab.errors import CommandFailed, LabError, NotReady
 from lab.node import Node, sort_key
+from lab.process import Result
 
 from .fakes import DATA, FakeRun
 
@@ -184,6 +185,38 @@ def test_container_actions(nodes: dict[str, Node], fake_run: FakeRun, action: An
     fake_run.on("docker")
     action(nodes["leader"])
     assert fake_run.argvs == [argv]
+
+
+REFUSED = "Error response from daemon: Cannot pause container x: OCI runtime pause failed: unable to freeze\n"
+
+
+def test_pause_asks_again_when_the_freezer_gave_up(
+    nodes: dict[str, Node], fake_run: FakeRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """runc's "unable to freeze" (a process in uninterruptible I/O on a loaded host) left the
+    container running: asked again, the second pause freezes it."""
+    monkeypatch.setattr("time.sleep", lambda _seconds: None)
+    answers = iter([Result((), 1, "", REFUSED), Result((), 0, "", "")])
+    fake_run.script.append((("docker", "pause"), lambda _argv: next(answers)))
+    nodes["worker-2"].pause()
+    assert fake_run.argvs == [["docker", "pause", nodes["worker-2"].container_id]] * 2
+
+
+def test_pause_that_keeps_being_refused_times_out_with_dockers_words(
+    nodes: dict[str, Node], fake_run: FakeRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("time.sleep", lambda _seconds: None)
+    fake_run.on("docker", "pause", returncode=1, stderr=REFUSED)
+    with pytest.raises(NotReady, match=r"worker-2 to freeze.*unable to freeze"):
+        nodes["worker-2"].pause(timeout=0)
+
+
+def test_pause_of_a_stopped_container_fails_at_once(nodes: dict[str, Node], fake_run: FakeRun) -> None:
+    stopped = "Error response from daemon: Container x is not running\n"
+    fake_run.on("docker", "pause", returncode=1, stderr=stopped)
+    with pytest.raises(CommandFailed, match="is not running"):
+        nodes["worker-2"].pause()
+    assert len(fake_run.calls) == 1
 
 
 def test_logs_joins_both_streams(nodes: dict[str, Node], fake_run: FakeRun) -> None:
