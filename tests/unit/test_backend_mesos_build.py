@@ -10,6 +10,8 @@ import os
 import re
 import subprocess
 import tarfile
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -283,15 +285,20 @@ def test_a_git_checkout_is_packed_without_its_ignored_files(tmp_path: Path) -> N
     assert names == ["mesos/.gitignore", "mesos/3rdparty/versions.am", "mesos/configure.ac", "mesos/new.cpp"]
 
 
-def test_a_url_that_cannot_be_fetched_says_to_fetch_it_by_hand(
+def test_a_url_that_cannot_be_fetched_says_why_and_to_fetch_it_by_hand(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(url: str, cache: Path) -> Path:
-        raise ConfigError("no")
+    def refuse(url: str, timeout: float) -> None:
+        raise urllib.error.URLError("Name or service not known")
 
-    monkeypatch.setattr(build, "download", refuse)
-    with pytest.raises(ConfigError, match="could not be downloaded: fetch a Mesos source tarball yourself"):
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    with pytest.raises(ConfigError) as raised:
         build.resolve_source(build.DEFAULT_SOURCE, tmp_path)
+    message = str(raised.value)
+    assert message.startswith(f"MESOS_SOURCE={build.DEFAULT_SOURCE} could not be downloaded")
+    assert "(Name or service not known)" in message
+    assert "fetch a Mesos source tarball yourself" in message
+    assert not list(tmp_path.rglob("*.part"))
 
 
 def test_the_default_source_is_the_commit_toils_appliance_uses() -> None:

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from lab import docker, process, tarball
-from lab.backends.mesos.package import debian_architecture, download, file_digest
+from lab import docker, fetch, process, tarball
+from lab.backends.mesos.package import debian_architecture, file_digest
 from lab.base_image import Platform
 from lab.config import LabConfig
 from lab.errors import ConfigError, LabError
@@ -207,13 +207,11 @@ MANIFEST = "build.json"
 def resolve_source(given: str, cache: Path) -> Source:
     """A tarball of the Mesos source MESOS_SOURCE names: a .tar.gz, a folder, a git checkout, a URL."""
     if urllib.parse.urlparse(given).scheme in ("http", "https", "ftp"):
-        try:
-            path = download(given, cache / "sources")
-        except ConfigError:
-            raise ConfigError(
-                f"MESOS_SOURCE={given} could not be downloaded: fetch a Mesos source tarball "
-                "yourself and set MESOS_SOURCE to the file (or to an unpacked source folder)."
-            ) from None
+        advice = (
+            "fetch a Mesos source tarball yourself and set MESOS_SOURCE to the file (or to an unpacked "
+            "source folder)."
+        )
+        path = fetch.download(given, cache / "sources", setting="MESOS_SOURCE", advice=advice)
     else:
         local = Path(given).expanduser()
         if not local.exists():

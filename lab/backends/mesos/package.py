@@ -17,14 +17,12 @@ import io
 import json
 import shutil
 import tarfile
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import process, tarball
+from lab import fetch, process, tarball
 from lab.errors import ConfigError, LabError
 
 DEB = "deb"
@@ -114,24 +112,12 @@ def locate(source: str, cache: Path) -> Path:
 
 def download(url: str, cache: Path) -> Path:
     """Fetch a package URL once into the cache (build/mesos/downloads)."""
-    name = Path(urllib.parse.urlparse(url).path).name or "mesos-package"
-    target = cache / "downloads" / hashlib.sha256(url.encode()).hexdigest()[:12] / name
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response, partial.open("wb") as out:
-            shutil.copyfileobj(response, out)
-    except (urllib.error.URLError, OSError) as error:
-        partial.unlink(missing_ok=True)
-        reason = getattr(error, "reason", None) or error
-        raise ConfigError(
-            f"MESOS_PACKAGE={url} could not be downloaded ({reason}): fetch it yourself and set "
-            "MESOS_PACKAGE to the file."
-        ) from None
-    partial.rename(target)
-    return target
+    return fetch.download(
+        url,
+        cache / "downloads",
+        setting="MESOS_PACKAGE",
+        advice="fetch it yourself and set MESOS_PACKAGE to the file.",
+    )
 
 
 def pack_tree(folder: Path, cache: Path) -> Path:
