@@ -30,6 +30,9 @@ PYMESOS_VERSION = "0.3.15"
 # The CWL layer (CWL=1) adds cwltest, the CWL conformance suite's runner, beside toil[cwl]:
 # Toil's CWL test package imports it (its conftest.py; `lab toil-tests --family slurm`).
 CWLTEST_VERSION = "2.7.20260814150058"
+# The CWL v1.2 conformance suite (common-workflow-language/cwl-v1.2) at the commit Toil's
+# own Makefile pins (`lab cwl-conformance`, lab/cwl/spec.py).
+CWL_SPEC_COMMIT = "0d538a0dbc5518f3c6083ce4571926f65cb84f76"
 HTTP_PARSER_VERSION = "0.9.0"
 
 DEFAULT_LAB_NAME = "toil-lab"

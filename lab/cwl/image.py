@@ -24,8 +24,10 @@ DOCKERFILE = Path("images/cwl/Dockerfile")
 IMAGE_INPUTS = ("images/cwl",)
 STAGE = "cwl"
 EXTRA = "cwl"  # Toil's extra that carries its CWL runner
-# The distribution's packages of the layer: Node.js runs CWL's JavaScript expressions.
-PACKAGES = ("nodejs",)
+# The distribution's packages of the layer: Node.js runs CWL's JavaScript expressions;
+# `python` is what CWL tools (the conformance suite's among them) call, and a container
+# image would give them: without a container engine, Debian's python-is-python3 does.
+PACKAGES = ("nodejs", "python-is-python3")
 
 
 CWLTEST = f"cwltest=={CWLTEST_VERSION}"

@@ -22,10 +22,6 @@ from lab.toil_tests.families import Family, Outcome, run_pytest
 # The run's folder in the node (emptied first), and its pytest's pid.
 REMOTE = "/tmp/toil-tests"
 PIDFILE = "/tmp/toil-tests.pid"
-STOP = ["python3", "-m", "innode.toil_facts", "stop", PIDFILE]
-# A shell that records its pid, runs the command, and removes the record when the command
-# ends: a record left behind is a run whose host went away; `stop` ends its whole tree.
-WITH_PIDFILE = ["sh", "-c", 'echo $$ > "$0"; "$@"; status=$?; rm -f "$0"; exit $status', PIDFILE]
 
 
 def run(
@@ -43,24 +39,52 @@ def run(
     junit, log = results / f"{family.name}.xml", results / f"{family.name}.log"
     junit.unlink(missing_ok=True)
     remote_junit = f"{REMOTE}/{junit.name}"
-    stopped = node.exec(STOP, user=LAB_USER).stdout.strip()
-    if stopped:
-        say(f"{node.name}: an earlier run of these tests was still there: {stopped}")
     node.exec(["sh", "-c", 'rm -rf "$1" && mkdir -p "$1"', "remote", REMOTE], user=LAB_USER)
-    argv = node.exec_argv(
-        [*WITH_PIDFILE, "python3", "-m", "pytest", *family.pytest_args(remote_junit, extra, files)],
-        user=LAB_USER,
+    say(f"{family.title}: pytest in {node.name} as {LAB_USER}, Toil {toil.version}, {toil.site}")
+    code = run_stoppable(
+        node,
+        ["python3", "-m", "pytest", *family.pytest_args(remote_junit, extra, files)],
+        log,
+        pidfile=PIDFILE,
         workdir=toil.site,
         env={"HOME": USER_HOME, **(env or {})},
+        say=say,
     )
-    say(f"{family.title}: pytest in {node.name} as {LAB_USER}, Toil {toil.version}, {toil.site}")
-    try:
-        code = run_pytest(argv, log)
-    finally:
-        left = node.exec(STOP, user=LAB_USER, check=False).stdout.strip()
-        if left:
-            say(f"{node.name}: stopped what the tests left running: {left}")
     if node.exec(["test", "-f", remote_junit], check=False).returncode == 0:
         results.mkdir(parents=True, exist_ok=True)
         docker.copy_from(node.container_id, remote_junit, junit)
     return Outcome(family, code, junit, log)
+
+
+def run_stoppable(
+    node: Node,
+    argv: Sequence[str],
+    log: Path,
+    *,
+    pidfile: str,
+    say: Say,
+    workdir: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Run argv in `node` as the lab user, shown as it comes and kept in `log`; its exit code.
+
+    What an earlier run under the same pidfile left is stopped first, and what this one
+    leaves when it ends (or when the host's side is interrupted) is stopped after.
+    """
+    stop = ["python3", "-m", "innode.toil_facts", "stop", pidfile]
+    stopped = node.exec(stop, user=LAB_USER).stdout.strip()
+    if stopped:
+        say(f"{node.name}: an earlier run was still there: {stopped}")
+    command = node.exec_argv([*with_pidfile(pidfile), *argv], user=LAB_USER, workdir=workdir, env=env)
+    try:
+        return run_pytest(command, log)
+    finally:
+        left = node.exec(stop, user=LAB_USER, check=False).stdout.strip()
+        if left:
+            say(f"{node.name}: stopped what the run left running: {left}")
+
+
+def with_pidfile(pidfile: str) -> list[str]:
+    """A shell that records its pid, runs the command, and removes the record when the command
+    ends: a record left behind is a run whose host went away; `stop` ends its whole tree."""
+    return ["sh", "-c", 'echo $$ > "$0"; "$@"; status=$?; rm -f "$0"; exit $status', pidfile]

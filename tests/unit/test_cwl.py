@@ -232,7 +232,9 @@ def test_the_layer_goes_over_the_runtime_it_is_given(tmp_path: Path) -> None:
     assert build.tag.startswith("toil-lab/runtime:toil-9.6.0-abc-mesos-def-cwl-")
     args = build.argv
     assert "RUNTIME=toil-lab/runtime:toil-9.6.0-abc-mesos-def" in args
-    assert "CWL_WHEELHOUSE=build/wheelhouse/toil-cwl" in args and "CWL_PACKAGES=nodejs" in args
+    assert (
+        "CWL_WHEELHOUSE=build/wheelhouse/toil-cwl" in args and "CWL_PACKAGES=nodejs python-is-python3" in args
+    )
 
 
 def test_every_build_arg_of_the_layer_is_declared_by_its_dockerfile(tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def test_pytest_runs_in_the_worker_as_lab_from_toils_installed_package(
     assert pytest_argv[:9] == [
         "docker", "exec", "--user", "lab", "--workdir", SITE, "--env", "HOME=/home/lab", "id-w3",
     ]  # fmt: skip
-    assert pytest_argv[9:14] == ["sh", "-c", in_node.WITH_PIDFILE[2], "/tmp/toil-tests.pid", "python3"]
+    assert pytest_argv[9:14] == ["sh", "-c", in_node.with_pidfile("x")[2], "/tmp/toil-tests.pid", "python3"]
     assert pytest_argv[14:16] == ["-m", "pytest"]
     assert "--junitxml=/tmp/toil-tests/mesos.xml" in pytest_argv and pytest_argv[-1] == "-x"
     stops = [argv for argv in fake_run.argvs if argv[-2:] == ["stop", "/tmp/toil-tests.pid"]]
