@@ -28,8 +28,12 @@ STAGED_DIR = f"{USER_HOME}/cwl"
 # A workflow's folder is copied to the leader whole: past this, it is likely not the
 # folder meant (a home directory), and the copy would take long.
 MOST_STAGED_BYTES = 256 * 1024 * 1024
-# Toil options of every CWL run, before the lab's defaults and the user's options.
-RUNNER_OPTIONS: tuple[tuple[str, str | None], ...] = (("--no-container", None),)
+# Toil options of every CWL run, before the lab's defaults and the user's options. The
+# nodes have no container engine. Toil's file job store imports an input by a symbolic
+# link to it by default (--symlinkImports True): only the leader sees the inputs here, so a
+# step on a worker would find a dangling link ("NoSuchFileException: File
+# 'files-flat/.../chr20.fa' does not exist"); the lab's runs copy them into the job store.
+RUNNER_OPTIONS: tuple[tuple[str, str | None], ...] = (("--no-container", None), ("--symlinkImports", "False"))
 NO_RUNNER = (
     "this lab's nodes have no CWL runner (toil-cwl-runner): bring the lab up with CWL=1 "
     "(`CWL=1 make lab-up`, or `CWL=1 lab up`): its containers are recreated with CWL's layer, "

@@ -21,8 +21,14 @@ def test_a_scatter_over_8_inputs_runs_its_steps_on_several_workers(
 ) -> None:
     # A job file of its own, outside the workflow's folder (`lab run` copies both folders).
     seconds = round(float(SPREAD_SECONDS[lab.batch_system()]) + 1)
+    # An input File that only the leader has: Toil copies it into the job store (the lab's
+    # --symlinkImports False), from which each step's worker stages it.
+    note = f"only the leader has this file ({tmp_path.name})"
+    (tmp_path / "note.txt").write_text(note + "\n")
     job = tmp_path / "job.yml"
-    job.write_text(f"items: [1, 2, 3, 4, 5, 6, 7, 8]\nseconds: {seconds}\n")
+    job.write_text(
+        f"items: [1, 2, 3, 4, 5, 6, 7, 8]\nseconds: {seconds}\nnote: {{class: File, path: note.txt}}\n"
+    )
     run = cli("run", str(CWL / "scatter.cwl"), str(job), "--logLevel", "WARNING")
     assert run.returncode == 0, run.stderr[-4000:]
     found = re.search(r"^outputs: (\S+)", run.stderr, re.MULTILINE)
@@ -34,6 +40,7 @@ def test_a_scatter_over_8_inputs_runs_its_steps_on_several_workers(
     listing = lab.leader().exec(["sh", "-c", f"cat {outdir}/*"]).stdout
     steps = [json.loads(line) for line in listing.splitlines() if line.strip()]
     assert sorted(step["item"] for step in steps) == list(range(1, 9)), steps
+    assert all(step["note"] == note for step in steps), steps
     nodes = {step["node"] for step in steps}
     assert len(nodes) >= 2 and all(node.startswith("worker-") for node in nodes), steps
 

@@ -9,6 +9,7 @@ requirements:
 inputs:
   items: int[]
   seconds: int
+  note: File
 outputs:
   records:
     type: File[]
@@ -20,4 +21,5 @@ steps:
     in:
       item: items
       seconds: seconds
+      note: note
     out: [record]
