@@ -39,9 +39,12 @@ SELECTION_FILE = "lab-selection.yaml"
 # The tag of the tests that need a container engine (DockerRequirement as a requirement):
 # the nodes have none, so these are listed apart, never run as failures.
 CONTAINER_TAG = "docker"
-# The keys of a test entry that name files, relative to the file that lists the test.
+# The keys of a test entry that name files, relative to the file that lists the test
+# (as do REFERENCES anywhere in it).
 PATH_KEYS = ("tool", "job")
 IMPORT = "$import"
+# schema-salad's references to another file, inside a test's entry.
+REFERENCES = (IMPORT, "$include")
 HOW_TO_GIVE = (
     f"set CWL_SPEC to a copy of the CWL v1.2 conformance suite at commit {CWL_SPEC_COMMIT[:8]} "
     f"(a .tar.gz of it, or an unpacked folder that holds {TEST_FILE}); GitHub's archive is {SPEC_URL}"
@@ -170,11 +173,26 @@ def _entries(root: Path, listed_in: str) -> Iterable[dict[str, Any]]:
         if IMPORT in item:
             yield from _entries(root, posixpath.normpath(posixpath.join(folder, str(item[IMPORT]))))
             continue
-        entry = dict(item)
+        entry = {key: _rebase(value, folder) for key, value in item.items()}
         for key in PATH_KEYS:
             if isinstance(entry.get(key), str):
                 entry[key] = posixpath.normpath(posixpath.join(folder, entry[key]))
         yield entry
+
+
+def _rebase(value: Any, folder: str) -> Any:
+    """A value with the `$import`/`$include` paths inside it made relative to the suite's root
+    (an expected output may be `{$import: compare-output.json}`, beside its test-index.yaml)."""
+    if isinstance(value, dict):
+        return {
+            key: posixpath.normpath(posixpath.join(folder, item))
+            if key in REFERENCES and isinstance(item, str)
+            else _rebase(item, folder)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_rebase(item, folder) for item in value]
+    return value
 
 
 def select(tests: Sequence[ConformanceTest], selection: Selection) -> list[ConformanceTest]:

@@ -119,7 +119,7 @@ def test_toils_cwl_parser_takes_the_runners_options(tmp_path: Path) -> None:
     run = cwl_run.CwlRun.parse(folder / "main.cwl", [])
     argv = cwl_run.runner_argv(run, "/s/main.cwl", None, "/data/jobstores/j", "/data/outputs/j", "slurm")
     options = get_options(argv[1:])
-    assert (options.batchSystem, options.no_container) == ("slurm", True)
+    assert (options.batchSystem, options.no_container, options.symlinkImports) == ("slurm", True, False)
 
 
 class FakeLeader:
