@@ -48,9 +48,13 @@ SPEC_DIR = f"{USER_HOME}/cwl-conformance/suite"
 REMOTE = f"{DATA_DIR}/cwl-conformance"
 PIDFILE = "/tmp/cwl-conformance.pid"
 # Toil's own conformance options (run_conformance_tests in toil/test/cwl/cwlTest.py, Toil
-# 9.6.0) but --logDebug: INFO is enough for a failed job's relayed log, and keeps the junit
-# XML of the whole suite small. Caching is Toil's default (off) here.
+# 9.6.0) but --logDebug, which would make the junit XML of the whole suite huge. cwltest
+# passes --quiet to the runner even with --junit-verbose (cwltest 2.7.20260814150058:
+# CWLTestConfig's `runner_quiet or True`), and --quiet turns Toil's default log level
+# (INFO) into ERROR, which hides the failed jobs' logs that the leader relays at WARNING:
+# an explicit --logLevel WARNING keeps them. Caching is Toil's default (off) here.
 CONFORMANCE_OPTIONS: tuple[tuple[str, str | None], ...] = (
+    ("--logLevel", "WARNING"),
     ("--clean", "always"),
     ("--statusWait", "10"),
     ("--retryCount", "2"),

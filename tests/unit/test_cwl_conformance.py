@@ -194,6 +194,9 @@ def test_toils_cwl_parser_takes_the_conformance_options() -> None:
         parsed = get_options(["--jobStore", "file:/data/j", *options, "--outdir=/tmp/o", "tool.cwl"])
         assert (parsed.batchSystem, parsed.no_container, parsed.symlinkImports) == (batch_system, True, False)
         assert parsed.clean == "always" and parsed.retryCount == 2
+        # cwltest adds --quiet; the failed jobs' relayed logs (WARNING) must still show.
+        quiet = get_options(["--jobStore", "file:/data/j", *options, "--quiet", "tool.cwl"])
+        assert quiet.logLevel == "WARNING"
 
 
 def test_the_runner_script_calls_the_in_node_runner_with_its_job_stores() -> None:
