@@ -179,7 +179,8 @@ def run_on(
     # The job stores are Toil's to remove (--clean=always); what a killed test left goes
     # with the run's folder.
     leader.exec(["rm", "-rf", remote], user=LAB_USER, check=False)
-    return results.Tally(batch_system, lab_name, tuple(results.read(batch_system, junit)), set_aside, seconds)
+    rows = results.read(batch_system, junit, log.read_text(errors="replace"))
+    return results.Tally(batch_system, lab_name, tuple(rows), set_aside, seconds)
 
 
 def run(users: LabConfig, env: Mapping[str, str], request: Request, say: Say = print_line) -> int:

@@ -41,6 +41,12 @@ ONLY_SAYS_FAILED = (
 )
 QUIET_EXCEPTIONS = ("WorkflowException: permanentFail",)
 TIMED_OUT = "Test timed out"
+LOG_FAILED = re.compile(r"^Test (?P<number>\d+) (failed|timed out): ")
+SHOULD_HAVE_FAILED = "Returned zero but it should be non-zero"
+SHOULD_FAIL_CAUSE = "the runner succeeded where the test expects a failure (should_fail)"
+# cwltool's own refusal to run a tool that requires a container without one: a test the
+# suite did not tag `docker` that needs a container engine all the same.
+NEEDS_CONTAINER_CAUSE = "--no-container, but this CommandLineTool has DockerRequirement under 'requirements'"
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,41 @@ class Row:
     where: str = ""  # where the cause was found: 'job NAME', 'leader', 'cwltest'
 
 
-def read(batch_system: str, junit: Path) -> list[Row]:
-    """The rows of cwltest's junit XML."""
-    return [row_of(batch_system, case) for case in ElementTree.parse(junit).iter("testcase")]
+def read(batch_system: str, junit: Path, log: str = "") -> list[Row]:
+    """The rows of cwltest's junit XML, with the failures that only cwltest's log (`log`) tells."""
+    failed = failed_in_log(log)
+    rows = []
+    for case in ElementTree.parse(junit).iter("testcase"):
+        row = row_of(batch_system, case)
+        number = int(case.get("url", "#0").rsplit("#", 1)[-1] or 0)
+        if row.result == PASSED and number in failed:
+            # cwltest writes no <failure> for a failure without a message: a test that should
+            # fail and did not (`Returned zero but it should be non-zero`).
+            row = Row(batch_system, row.name, FAILED, row.seconds, log_cause(failed[number]), "cwltest")
+        rows.append(row)
+    return rows
+
+
+def failed_in_log(log: str) -> dict[int, str]:
+    """The tests cwltest's log says failed: number -> the log's reason line.
+
+    cwltest logs `Test N failed: COMMAND`, the test's doc, then why (`Returned non-zero`,
+    `Returned zero but it should be non-zero`, `Compare failure ...`).
+    """
+    lines = log.splitlines()
+    found: dict[int, str] = {}
+    for index, line in enumerate(lines):
+        matched = LOG_FAILED.match(line)
+        if matched:
+            found[int(matched["number"])] = lines[index + 2].strip() if index + 2 < len(lines) else ""
+    return found
+
+
+def log_cause(reason: str) -> str:
+    """A failure that only the log tells, in the table's words."""
+    if reason == SHOULD_HAVE_FAILED:
+        return SHOULD_FAIL_CAUSE
+    return reason or "cwltest's log says it failed"
 
 
 def row_of(batch_system: str, case: ElementTree.Element) -> Row:
@@ -69,7 +107,8 @@ def row_of(batch_system: str, case: ElementTree.Element) -> Row:
         message = failure.get("message") or failure.text or ""
         log = _text(case.find("system-err")) + "\n" + _text(case.find("system-out"))
         found = failure_cause(message, log)
-        return Row(batch_system, name, FAILED, seconds, found.line, found.where)
+        result = NEEDS_CONTAINER if NEEDS_CONTAINER_CAUSE in found.line else FAILED
+        return Row(batch_system, name, result, seconds, found.line, found.where)
     if case.find("skipped") is not None:
         return Row(batch_system, name, UNSUPPORTED, seconds)
     return Row(batch_system, name, PASSED, seconds)
@@ -87,7 +126,7 @@ def failure_cause(message: str, log: str) -> cause.Cause:
         said = caused[-1].removeprefix("caused by: ").splitlines()[0] if caused else "see the junit XML"
         return cause.Cause(f"outputs differ from the expected: {said}", "cwltest")
     if not first:
-        return cause.Cause("the runner succeeded where the test expects a failure (should_fail)", "cwltest")
+        return cause.Cause(SHOULD_FAIL_CAUSE, "cwltest")
     found = in_log(log)
     if first == TIMED_OUT:
         return cause.Cause(
@@ -159,12 +198,17 @@ class Tally:
     batch_system: str
     lab: str
     rows: tuple[Row, ...]
-    needs_container: int  # tests set aside: they need a container engine
+    set_aside: int  # tests set aside before the run: tagged as needing a container engine
     seconds: float  # the whole cwltest run, as timed on the host
 
     def count(self, result: str) -> int:
         """How many tests came to `result`."""
         return Counter(row.result for row in self.rows)[result]
+
+    @property
+    def needs_container(self) -> int:
+        """Tests set aside, and tests cwltool refused to run without a container engine."""
+        return self.set_aside + self.count(NEEDS_CONTAINER)
 
 
 def findings(tallies: Sequence[Tally]) -> list[Row]:
@@ -238,6 +282,9 @@ def markdown(tallies: Sequence[Tally]) -> str:
     failed = [row for t in tallies for row in t.rows if row.result == FAILED]
     out += ["", f"## Every failure ({len(failed)})", ""]
     out += _failure_table(failed) if failed else ["None."]
+    refused = [row for t in tallies for row in t.rows if row.result == NEEDS_CONTAINER]
+    out += ["", f"## Not tagged `docker`, refused by cwltool without a container engine ({len(refused)})", ""]
+    out += _failure_table(refused) if refused else ["None."]
     return "\n".join(out) + "\n"
 
 
