@@ -219,9 +219,11 @@ def selection_file(tests: Sequence[ConformanceTest]) -> str:
     """cwltest's test file for these tests, to be written at the suite's root.
 
     JSON, which YAML 1.2 (cwltest's reader) reads as written: the entries' values go
-    through unchanged.
+    through unchanged. Unescaped: YAML reads JSON's escaped surrogate pair of a character
+    past U+FFFF (`"\\ud83d\\udd7a"`) as two lone surrogates, not the character, and a test
+    expecting "🕺 1 singular sensation!" (inputBinding_position_expr) would then fail.
     """
-    return json.dumps([dict(test.entry) for test in tests], indent=1) + "\n"
+    return json.dumps([dict(test.entry) for test in tests], indent=1, ensure_ascii=False) + "\n"
 
 
 def listing(tests: Sequence[ConformanceTest]) -> str:

@@ -9,6 +9,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from innode import cwl_runner
 from lab.cwl import conformance, spec
@@ -79,6 +80,17 @@ def test_the_selection_file_gives_cwltest_the_entries_unchanged(suite: Path) -> 
     written = json.loads(spec.selection_file([tests[0], tests[2]]))
     assert written == [dict(tests[0].entry), dict(tests[2].entry)]
     assert written[0]["output"]["args"][3] == "2"  # a quoted number stays a string
+
+
+def test_a_character_past_u_ffff_reaches_a_yaml_reader_whole() -> None:
+    """cwltest reads the selection as YAML: an escaped surrogate pair would reach it as two
+    lone surrogates (inputBinding_position_expr expects "🕺 1 singular sensation!")."""
+    entry = {"id": "inputBinding_position_expr", "output": {"out": "🕺 1 singular sensation!\n"}}
+    test = spec.ConformanceTest(1, "inputBinding_position_expr", "", (), entry)
+    written = spec.selection_file([test])
+    assert yaml.safe_load(written) == [entry]
+    ruamel = pytest.importorskip("ruamel.yaml", reason="cwltest's YAML reader; in Toil's CWL extra")
+    assert ruamel.YAML(typ="safe", pure=True).load(written) == [entry]
 
 
 @pytest.mark.parametrize(
