@@ -19,7 +19,11 @@ from foo.observed import folder_of, observed
 from toil.common import Toil
 from toil.job import Job
 
-TIMEOUT = 10
+# How long one job waits for the other's signal (a file the other deletes): a deadline,
+# not a sleep, so it costs nothing when the other job is on time. Toil's own test waits
+# 10 s; on 2 loaded cores the other job's worker took longer to start (CI, 2026-12-03:
+# Deferring gave up before Trigger came, and failed instead of being killed).
+TIMEOUT = 60
 
 
 def root(root_job):
