@@ -31,7 +31,6 @@ from pathlib import Path
 
 from innode.layout import DATA_DIR, LAB_USER, USER_HOME
 from lab import backends, settings, startup, workflow
-from lab.cluster import Lab
 from lab.config import CWL_SPEC_COMMIT, LabConfig
 from lab.cwl import results, spec
 from lab.cwl.run import NO_RUNNER, RUNNER_OPTIONS, has_runner
@@ -41,6 +40,10 @@ from lab.steps import Say, print_line
 from lab.toil_tests import in_node
 
 DEFAULT_LAB_NAME = "toil-lab-cwl"
+NO_MESOS = (
+    "the suite on Mesos needs a Mesos build: run `make mesos` once, or set MESOS_PACKAGE "
+    "(docs/mesos.md); or run on Slurm alone: --batch-systems slurm"
+)
 BATCH_SYSTEMS = ("slurm", "mesos")
 # The suite on the leader (private), and each batch system's run on the shared volume:
 # its tool, its job stores, cwltest's junit XML.
@@ -84,8 +87,7 @@ class Request:
 
 def default_batch_systems(env: Mapping[str, str]) -> tuple[str, ...]:
     """Slurm, and Mesos where there is a Mesos build (MESOS_PACKAGE, remembered, or `make mesos`'s)."""
-    has_mesos = settings.lab_config(env, name=own_name(env, "mesos"), batch_system="mesos").mesos_package
-    return ("slurm", "mesos") if has_mesos is not None else ("slurm",)
+    return ("slurm", "mesos") if settings.has_mesos_build(env, own_name(env, "mesos")) else ("slurm",)
 
 
 def own_name(env: Mapping[str, str], batch_system: str) -> str:
@@ -97,14 +99,9 @@ def lab_config(users: LabConfig, env: Mapping[str, str], batch_system: str) -> t
     """The lab of one batch system, and whether it is the user's running lab (LAB_REUSE=1)."""
     if batch_system not in BATCH_SYSTEMS:
         raise ConfigError(f"--batch-systems: {batch_system!r} is not one of {', '.join(BATCH_SYSTEMS)}")
-    reuse = env.get("LAB_REUSE") == "1" and Lab(users).running_batch_system() == batch_system
-    config = settings.lab_config(env, name=users.name if reuse else own_name(env, batch_system),
-                                 batch_system=batch_system)  # fmt: skip
-    if batch_system == "mesos" and config.mesos_package is None and not reuse:
-        raise ConfigError(
-            "the suite on Mesos needs a Mesos build: run `make mesos` once, or set MESOS_PACKAGE "
-            "(docs/mesos.md); or run on Slurm alone: --batch-systems slurm"
-        )
+    config, reuse = settings.suite_lab(
+        users, env, own=own_name(env, batch_system), batch_system=batch_system, no_mesos=NO_MESOS
+    )
     if not reuse:
         config = dataclasses.replace(config, cwl=True)
     return config, reuse

@@ -24,7 +24,7 @@ from pathlib import Path
 from lab import settings, startup
 from lab.cluster import Lab
 from lab.config import LabConfig
-from lab.errors import ConfigError, LabError
+from lab.errors import LabError
 from lab.steps import Say, print_line
 from lab.toil_tests import appliance_family, families, mesos_family, slurm_family, table
 from lab.toil_tests.families import INTERRUPTED, NONE_SELECTED, Family, Outcome
@@ -59,21 +59,17 @@ def batch_system_of(family: str, users: LabConfig, env: Mapping[str, str]) -> st
     running = Lab(users).running_batch_system() if env.get("LAB_REUSE") == "1" else None
     if running is not None:
         return running
-    has_mesos = settings.lab_config(env, name=env.get("TOIL_TESTS_LAB_NAME") or DEFAULT_LAB_NAME,
-                                    batch_system="mesos").mesos_package is not None  # fmt: skip
-    return "mesos" if has_mesos else "slurm"
+    own = env.get("TOIL_TESTS_LAB_NAME") or DEFAULT_LAB_NAME
+    return "mesos" if settings.has_mesos_build(env, own) else "slurm"
 
 
 def tests_config(
     users: LabConfig, env: Mapping[str, str], batch_system: str = "mesos"
 ) -> tuple[LabConfig, bool]:
     """The lab to run on, and whether it is the user's running lab (`users`, with LAB_REUSE=1)."""
-    reuse = env.get("LAB_REUSE") == "1" and Lab(users).running_batch_system() == batch_system
     own = env.get("TOIL_TESTS_LAB_NAME") or DEFAULT_LAB_NAME
-    name = users.name if reuse else (own if batch_system == "mesos" else f"{own}-{batch_system}")
-    config = settings.lab_config(env, name=name, batch_system=batch_system)
-    if batch_system == "mesos" and config.mesos_package is None and not reuse:
-        raise ConfigError(NO_MESOS)
+    own = own if batch_system == "mesos" else f"{own}-{batch_system}"
+    config, reuse = settings.suite_lab(users, env, own=own, batch_system=batch_system, no_mesos=NO_MESOS)
     if batch_system == "slurm" and not reuse:
         if config.cwl is None:
             config = dataclasses.replace(config, cwl=True)  # test_slurm_node_memory runs toil-cwl-runner
