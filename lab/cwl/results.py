@@ -30,8 +30,8 @@ from lab.toil_tests import cause
 PASSED, FAILED, UNSUPPORTED = "passed", "failed", "unsupported"
 NEEDS_CONTAINER = "needs a container engine"
 BASELINE = "single_machine"
-# Toil's log levels in its prefix: [time] [thread] [E] [logger] message.
-ERROR_LINE = re.compile(r"^\s*\[[^\]]*\] \[[^\]]*\] \[(?P<level>[EC])\] \[(?P<logger>[^\]]*)\] (?P<text>.*)$")
+# The levels of Toil's log lines (lab/toil_tests/cause.py LOG_LINE) that are errors.
+ERROR_LEVELS = ("E", "C")
 # Error lines that only say that a job failed, not why.
 ONLY_SAYS_FAILED = (
     "Exiting the worker because of a failed job",
@@ -55,7 +55,7 @@ class Row:
 
     batch_system: str
     name: str  # the test's id
-    result: str  # passed, failed, unsupported
+    result: str  # passed, failed, unsupported, needs a container engine
     seconds: float
     cause: str = ""  # a failure's first-line cause
     where: str = ""  # where the cause was found: 'job NAME', 'leader', 'cwltest'
@@ -138,19 +138,10 @@ def failure_cause(message: str, log: str) -> cause.Cause:
 def in_log(log: str) -> cause.Cause | None:
     """The cause in toil-cwl-runner's log: a failed job's first, else the leader's."""
     lines = log.splitlines()
-    job: str | None = None
-    block: list[str] = []
-    for line in lines:
-        start = cause.JOB_LOG_START.search(line)
-        if start is not None:
-            job, block = start.group("job"), []
-        elif job is not None and cause.JOB_LOG_END in line:
-            found = _block_cause(block)
-            if found:
-                return cause.Cause(found, f"job {job}")
-            job = None
-        elif job is not None:
-            block.append(line)
+    for job, block in cause.job_logs(lines):
+        found = _block_cause(block)
+        if found:
+            return cause.Cause(found, f"job {job}")
     own = [line for line in cause.exceptions(lines) if not cause.is_wrapper(line) and not _quiet(line)]
     if own:
         return cause.Cause(own[-1], "leader")
@@ -174,8 +165,12 @@ def _logged_errors(lines: Iterable[str]) -> list[tuple[str, str]]:
     """(logger, message) of every error or critical line in Toil's log format."""
     found = []
     for line in lines:
-        matched = ERROR_LINE.match(line.lstrip("\t"))
-        if matched and not any(quiet in matched["text"] for quiet in ONLY_SAYS_FAILED):
+        matched = cause.LOG_LINE.match(line.lstrip("\t"))
+        if (
+            matched
+            and matched["level"] in ERROR_LEVELS
+            and not any(quiet in matched["text"] for quiet in ONLY_SAYS_FAILED)
+        ):
             found.append((matched["logger"], matched["text"].strip()))
     return found
 

@@ -16,14 +16,14 @@ cause is in the workflow's output. Where, in order of preference:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 JOB_LOG_START = re.compile(r'Log from job "(?P<job>.+)" follows:')
 JOB_LOG_END = "<========="
 TRACEBACK = "Traceback (most recent call last):"
 # Toil's log prefix: [2026-12-01T21:51:51+0000] [MainThread] [E] [toil.worker]
-LOG_PREFIX = re.compile(r"^\[[^\]]*\] \[[^\]]*\] \[[A-Z]\] \[[^\]]*\] ")
+LOG_LINE = re.compile(r"^\[[^\]]*\] \[[^\]]*\] \[(?P<level>[A-Z])\] \[(?P<logger>[^\]]*)\] (?P<text>.*)$")
 # Exceptions that only say that something else failed.
 WRAPPERS = ("CalledProcessError", "FailedJobsException")
 
@@ -54,7 +54,8 @@ class Command:
 
 def clean(line: str) -> str:
     """A log line without the tab Toil indents relayed job logs with, nor Toil's log prefix."""
-    return LOG_PREFIX.sub("", line.lstrip("\t")).rstrip()
+    logged = LOG_LINE.match(line.lstrip("\t"))
+    return (logged["text"] if logged else line.lstrip("\t")).rstrip()
 
 
 def exceptions(lines: Iterable[str]) -> list[str]:
@@ -77,9 +78,8 @@ def is_wrapper(line: str) -> bool:
     return any(name in line.split(":", 1)[0] for name in WRAPPERS)
 
 
-def in_text(text: str) -> Cause | None:
-    """The cause in one command's output (or any captured text), or None."""
-    lines = text.splitlines()
+def job_logs(lines: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
+    """Each failed job's log that the leader relayed, in order: the job's name and its lines."""
     job: str | None = None
     block: list[str] = []
     for line in lines:
@@ -87,12 +87,19 @@ def in_text(text: str) -> Cause | None:
         if start is not None:
             job, block = start.group("job"), []
         elif job is not None and JOB_LOG_END in line:
-            found = exceptions(block)
-            if found:
-                return Cause(found[0], f"job {job}")
+            yield job, block
             job = None
         elif job is not None:
             block.append(line)
+
+
+def in_text(text: str) -> Cause | None:
+    """The cause in one command's output (or any captured text), or None."""
+    lines = text.splitlines()
+    for job, block in job_logs(lines):
+        found = exceptions(block)
+        if found:
+            return Cause(found[0], f"job {job}")
     own = [line for line in exceptions(lines) if not is_wrapper(line)]
     if own:
         return Cause(own[-1], "leader process")
