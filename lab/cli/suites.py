@@ -75,7 +75,7 @@ def cwl_conformance(args: argparse.Namespace, context: Context) -> int:
     """The CWL conformance suite on the labs of the batch systems asked, with the baseline; the table."""
     selection = spec.Selection.parse(args.names, args.tags, args.exclude_tags)
     if args.list:
-        root = spec.locate(os.environ.get("CWL_SPEC"), context.config.root / "build" / "cwl")
+        root = spec.suite_root(os.environ, context.config.root)
         print(spec.listing(spec.select(spec.catalogue(root), selection)))
         return 0
     if args.jobs < 1 or args.timeout < 1:

@@ -182,7 +182,7 @@ def run_on(
 
 def run(users: LabConfig, env: Mapping[str, str], request: Request, say: Say = print_line) -> int:
     """The suite on every batch system asked; print the table and findings; the exit code."""
-    root = spec.locate(env.get("CWL_SPEC"), users.root / "build" / "cwl")
+    root = spec.suite_root(env, users.root)
     every = spec.catalogue(root)
     asked = spec.select(every, request.selection)
     chosen = [test for test in asked if not test.needs_container]
@@ -219,8 +219,16 @@ def run(users: LabConfig, env: Mapping[str, str], request: Request, say: Say = p
 def summary(tallies: Sequence[results.Tally], request: Request, root: Path) -> str:
     """summary.md: what ran, the table, the findings, every failure."""
     selection = request.selection
-    asked = "the whole suite" if selection.whole else f"names {selection.names}, tags {selection.tags}, "
-    asked += f"excluding tags {selection.exclude_tags}" if selection.exclude_tags else ""
+    narrowed = [
+        f"{what} {', '.join(words)}"
+        for what, words in (
+            ("names", selection.names),
+            ("tags", selection.tags),
+            ("excluding tags", selection.exclude_tags),
+        )
+        if words
+    ]
+    asked = "; ".join(narrowed) or "the whole suite"
     return (
         f"# CWL v1.2 conformance on the lab\n\nSuite {root} (commit {CWL_SPEC_COMMIT}); {asked}; "
         f"cwltest -j {request.jobs} --timeout {request.timeout}; tests tagged `{spec.CONTAINER_TAG}` set "

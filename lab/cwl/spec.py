@@ -94,6 +94,11 @@ def split(words: str | None) -> tuple[str, ...]:
 # --- Where the suite is ----------------------------------------------------------
 
 
+def suite_root(env: Mapping[str, str], project: Path) -> Path:
+    """The suite CWL_SPEC names (or GitHub's, downloaded), with the checkout's build/cwl/ as cache."""
+    return locate(env.get("CWL_SPEC"), project / "build" / "cwl")
+
+
 def locate(given: str | None, cache: Path) -> Path:
     """The suite's root folder (the one that holds conformance_tests.yaml), from CWL_SPEC or GitHub."""
     if not given:

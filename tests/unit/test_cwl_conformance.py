@@ -252,3 +252,11 @@ def test_the_runner_without_its_folder_says_how_to_call_it(capsys: pytest.Captur
     assert cwl_runner.main([]) == 2
     assert cwl_runner.main(["--outdir=/x"]) == 2
     assert "usage: python3 -m innode.cwl_runner STORES" in capsys.readouterr().err
+
+
+def test_the_summary_says_which_tests_were_asked() -> None:
+    whole = conformance.summary([], conformance.Request(("slurm",)), Path("/s"))
+    assert "; the whole suite; cwltest -j 4 --timeout 2400;" in whole
+    selection = spec.Selection(names=("a", "b"), exclude_tags=("docker",))
+    narrowed = conformance.summary([], conformance.Request(("slurm",), selection=selection), Path("/s"))
+    assert "; names a, b; excluding tags docker; cwltest -j 4" in narrowed
