@@ -19,10 +19,10 @@ BOTH = mkdir -p $(RESULTS); \
 NODE ?= leader
 
 # The lab's settings reach `lab` through the environment (see README.md).
-export LAB_NAME WORKERS BATCH_SYSTEM CWL MESOS_PACKAGE MESOS_EXTRA_PACKAGES MESOS_SOURCE TOIL_VERSION TOIL_SOURCE BASE_IMAGE WORKER_MEMORY SLOTS_PER_CPU LAB_REUSE REQUIRE_MESOS TOIL_TESTS_LAB_NAME CWL_SPEC CWL_CONFORMANCE_LAB_NAME
+export LAB_NAME WORKERS BATCH_SYSTEM CWL MESOS_PACKAGE MESOS_EXTRA_PACKAGES MESOS_SOURCE TOIL_VERSION TOIL_SOURCE BASE_IMAGE WORKER_MEMORY SLOTS_PER_CPU LAB_REUSE REQUIRE_MESOS TOIL_TESTS_LAB_NAME CWL_SPEC CWL_CONFORMANCE_LAB_NAME SCENARIOS_LAB_NAME
 
 .DEFAULT_GOAL := help
-.PHONY: help venv mesos lab-up lab-down lab-clean status logs shell export-logs test test-unit test-integration test-fast test-faults test-mesos toil-tests cwl-conformance bench lint
+.PHONY: help venv mesos lab-up lab-down lab-clean status logs shell export-logs test test-unit test-integration test-fast test-faults test-mesos toil-tests cwl-conformance scenarios bench lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -88,6 +88,10 @@ toil-tests: venv ## Toil's own tests, unmodified, on a Mesos lab (TOIL_SOURCE=~/
 # Not part of `make test` either: a failing conformance test is a finding (make test runs a handful).
 cwl-conformance: venv ## the CWL v1.2 conformance suite on Slurm (and Mesos) labs beside single_machine (CWL_SPEC=path; ARGS="-j 4 --tags scatter")
 	$(LAB) cwl-conformance $(ARGS)
+
+# Not part of `make test` either (it plays a subset): a verdict is a finding about Toil.
+scenarios: venv ## Toil's multi-node bugs, reproduced: every scenario on Slurm (and Mesos) with its verdict (ARGS="--batch-systems slurm")
+	$(LAB) scenario all $(ARGS)
 
 bench: venv ## benchmarks: lab start-up, 64 Toil jobs on Slurm and Mesos beside single_machine, recovery per fault
 	$(VENV)/bin/python -m lab.bench --json $(RESULTS)/bench.json

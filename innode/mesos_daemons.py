@@ -170,6 +170,11 @@ def reactivate_call(agent_id: str) -> dict[str, Any]:
     return {"type": "REACTIVATE_AGENT", "reactivate_agent": {"agent_id": {"value": agent_id}}}
 
 
+def teardown_call(framework_id: str) -> dict[str, Any]:
+    """The operator API call that removes a framework and kills its tasks, as an operator might."""
+    return {"type": "TEARDOWN", "teardown": {"framework_id": {"value": framework_id}}}
+
+
 def _get(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as response:
         body: bytes = response.read()
@@ -189,7 +194,7 @@ def _operator_call(body: Mapping[str, Any]) -> None:
 
 USAGE = (
     "usage: python3 -m innode.mesos_daemons flags leader|worker | env | health leader|worker | own-ip | "
-    "state | activate AGENT_ID | deactivate AGENT_ID"
+    "state | activate AGENT_ID | deactivate AGENT_ID | teardown FRAMEWORK_ID"
 )
 
 
@@ -216,9 +221,9 @@ def main(argv: Sequence[str]) -> int:
         if args == ["state"]:
             sys.stdout.write(_get(f"http://{ENDPOINT}/master/state").decode())
             return 0
-        if len(args) == 2 and args[0] in ("activate", "deactivate"):
-            call = reactivate_call if args[0] == "activate" else deactivate_call
-            _operator_call(call(args[1]))
+        if len(args) == 2 and args[0] in ("activate", "deactivate", "teardown"):
+            calls = {"activate": reactivate_call, "deactivate": deactivate_call, "teardown": teardown_call}
+            _operator_call(calls[args[0]](args[1]))
             return 0
     except (urllib.error.URLError, OSError) as error:
         print(f"innode.mesos_daemons: {' '.join(args)}: {error}", file=sys.stderr)

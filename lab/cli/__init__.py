@@ -1,7 +1,8 @@
 """`lab`: the command line behind the Makefile.
 
 Each verb is a small handler in one of this package's modules (lifecycle, access,
-views, workflows, faults, suites, mesos_build), declared with its help and an example (lab/cli/verb.py);
+views, workflows, faults, suites, scenarios, mesos_build), declared with its help and an
+example (lab/cli/verb.py);
 the parser is built from VERBS. To add a verb, write its handler and list it there.
 Exit codes: 0 done, 2 an error the message explains, 3 not ready in time, 130 interrupted.
 """
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 
 from lab import settings
-from lab.cli import access, faults, lifecycle, mesos_build, suites, views, workflows
+from lab.cli import access, faults, lifecycle, mesos_build, scenarios, suites, views, workflows
 from lab.cli.verb import Context, Verb
 from lab.errors import LabError, NotReady
 
@@ -28,6 +29,7 @@ VERBS: tuple[Verb, ...] = (
     *workflows.VERBS,
     *faults.VERBS,
     *suites.VERBS,
+    *scenarios.VERBS,
     *mesos_build.VERBS,
 )
 

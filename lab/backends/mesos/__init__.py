@@ -95,6 +95,11 @@ def set_active(leader: Node, name: str, *, active: bool) -> None:
     leader.exec([*DAEMONS, "activate" if active else "deactivate", agents[name].id])
 
 
+def teardown(leader: Node, framework_id: str) -> None:
+    """Remove a framework from the master (its tasks are killed), as an operator's TEARDOWN does."""
+    leader.exec([*DAEMONS, "teardown", framework_id])
+
+
 class MesosBackend:
     """mesos-master on the leader, mesos-agent on every worker."""
 

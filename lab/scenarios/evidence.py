@@ -1,0 +1,134 @@
+"""What scenarios run and read: the leaves workflow, and the ground truth of a run.
+
+Ground truth is what the jobs wrote of themselves (each leaf's own record, on the shared
+volume), what Toil's leader printed (the job logs it relays from the workers), and what
+the scheduler says (`squeue`). The lab's own records are never evidence.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from lab import workflow
+from lab.errors import LabError
+from lab.leaves import LeavesRun
+from lab.node import Node
+from lab.process import Result
+from lab.scenarios.scenario import Stage
+from lab.toil_tests import cause
+
+# squeue: one line per job; the reason last (it may hold spaces).
+SQUEUE_FORMAT = "%i|%j|%T|%N|%r"
+
+
+def leaves(stage: Stage, *, leaves: int, seconds: float, extra: Sequence[str] = ()) -> LeavesRun:
+    """Start the leaves workflow (innode/workflows/leaves.py) in the background on the stage's lab,
+    with the scenario's options and then the user's."""
+    options = [*extra, *stage.toil_args]
+    return LeavesRun(stage.lab, leaves=leaves, seconds=seconds, extra=options).start()
+
+
+@dataclass
+class Background:
+    """An in-node workflow running on the leader in a thread."""
+
+    thread: threading.Thread
+    outcome: list[Result | BaseException]
+
+    def wait(self, timeout: float) -> Result:
+        """Its result, once it has ended; LabError if it has not within `timeout`."""
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise LabError(f"the workflow did not finish within {timeout:g}s")
+        ended = self.outcome[0]
+        if isinstance(ended, BaseException):
+            raise ended
+        return ended
+
+
+def start(stage: Stage, path: str, args: Sequence[str]) -> Background:
+    """Stage an in-node workflow file (e.g. innode/workflows/service_client.py) on the leader and
+    run it in the background with `args`, then the user's options, output captured."""
+    leader = stage.leader()
+    module, workdir = workflow.stage_workflow(leader, stage.lab.config.root / path)
+    outcome: list[Result | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(
+                workflow.run_module(leader, module, [*args, *stage.toil_args], workdir=workdir, capture=True)[
+                    1
+                ]
+            )
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return Background(thread, outcome)
+
+
+def leaf_lines(run: LeavesRun, index: int) -> list[str]:
+    """Leaf `index`'s own lines: 'start NODE PID TIME' and 'done NODE PID TIME'."""
+    return run.logs().get(index, [])
+
+
+def relayed_log(output: str, job: str) -> list[str]:
+    """The first failed job's log that Toil's leader relayed for a job whose name holds `job`,
+    cleaned of Toil's prefixes; [] when it relayed none."""
+    for name, block in cause.job_logs(output.splitlines()):
+        if job in name:
+            return [cause.clean(line) for line in block if line.strip()]
+    return []
+
+
+def leader_lines(output: str, needles: Iterable[str]) -> list[str]:
+    """The leader's own lines (not relayed job logs) that hold one of `needles`, cleaned."""
+    wanted = tuple(needles)
+    relayed = False
+    found = []
+    for line in output.splitlines():
+        if cause.JOB_LOG_START.search(line):
+            relayed = True
+        elif relayed and cause.JOB_LOG_END in line:
+            relayed = False
+        elif not relayed and any(needle in line for needle in wanted):
+            found.append(cause.clean(line))
+    return found
+
+
+def ends_in(lines: Sequence[str], exception: str) -> bool:
+    """True when a traceback among these lines ends in `exception` with no message (bare)."""
+    return any(line.strip() == exception for line in cause.exceptions(lines))
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """One job as squeue lists it."""
+
+    id: str
+    name: str
+    state: str  # PENDING, RUNNING, ...
+    nodes: str
+    reason: str
+
+    @property
+    def line(self) -> str:
+        return f"{self.id} {self.name} {self.state} {self.nodes or '-'} ({self.reason})"
+
+
+def parse_squeue(text: str) -> list[QueuedJob]:
+    """Parse `squeue --noheader --format=SQUEUE_FORMAT`."""
+    jobs = []
+    for line in text.splitlines():
+        parts = line.split("|", 4)
+        if len(parts) == 5:
+            jobs.append(QueuedJob(*(part.strip() for part in parts)))
+    return jobs
+
+
+def squeue(leader: Node) -> list[QueuedJob]:
+    """Every job slurmctld holds now."""
+    return parse_squeue(leader.exec(["squeue", "--noheader", f"--format={SQUEUE_FORMAT}"]).stdout)
