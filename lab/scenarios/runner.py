@@ -50,17 +50,21 @@ def find(name: str) -> Scenario[Any]:
     raise ConfigError(f"no scenario {name!r}; the catalogue (`lab scenario list`): {known}")
 
 
+def chosen(request: Request) -> list[Scenario[Any]]:
+    """The scenarios a request names (all of them when it names none)."""
+    return [find(name) for name in request.names] if request.names else list(SCENARIOS)
+
+
 def plan(request: Request, env: Mapping[str, str]) -> list[tuple[Scenario[Any], str]]:
     """(scenario, batch system) pairs to play, in catalogue order, grouped by batch system."""
-    chosen = [find(name) for name in request.names] if request.names else list(SCENARIOS)
     for system in request.batch_systems:
         if system not in BATCH_SYSTEMS:
             raise ConfigError(f"--batch-systems: {system!r} is not one of {', '.join(BATCH_SYSTEMS)}")
     systems = request.batch_systems or available(env)
-    pairs = [(s, system) for system in systems for s in chosen if system in s.batch_systems]
+    pairs = [(s, system) for system in systems for s in chosen(request) if system in s.batch_systems]
     if not pairs:
         raise ConfigError(
-            f"none of {', '.join(s.name for s in chosen)} applies to {', '.join(systems)}: "
+            f"none of {', '.join(s.name for s in chosen(request))} applies to {', '.join(systems)}: "
             "`lab scenario list` shows each scenario's batch systems"
         )
     return pairs
@@ -95,8 +99,15 @@ def toil_of(config: LabConfig) -> str:
 def run(users: LabConfig, env: Mapping[str, str], request: Request, say: Say = print_line) -> int:
     """Play the scenarios asked; print each verdict with its evidence, and the table; the exit code."""
     pairs = plan(request, env)
+    systems = tuple(dict.fromkeys(system for _, system in pairs))
+    for left in [s for s in chosen(request) if s not in {scenario for scenario, _ in pairs}]:
+        hint = f"; {NO_MESOS}" if "mesos" in left.batch_systems and not request.batch_systems else ""
+        say(
+            f"not played: {left.name} is for {', '.join(left.batch_systems)}, "
+            f"this run plays on {', '.join(systems)}{hint}"
+        )
     played: list[Played] = []
-    for system in dict.fromkeys(system for _, system in pairs):
+    for system in systems:
         config = lab_for(users, env, system)
         policy = startup.Policy(keep=request.keep, keep_if_up=True)
         with startup.running_lab(config, policy, say=say) as lab:

@@ -250,3 +250,14 @@ def test_gaps_are_the_seconds_between_refusals() -> None:
         "refused worker-1 4 20.0",
     ]
     assert gaps(lines) == [2.5, 7.5]
+
+
+def test_a_run_says_which_scenarios_it_cannot_play_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    said: list[str] = []
+    monkeypatch.setattr(runner, "available", lambda env: ("slurm",))
+    monkeypatch.setattr(runner, "lab_for", lambda *args: (_ for _ in ()).throw(ConfigError("no lab here")))
+    with pytest.raises(ConfigError, match="no lab here"):
+        runner.run(None, {}, runner.Request(names=("1629", "2373"), batch_systems=()), said.append)  # type: ignore[arg-type]
+    assert said == [
+        "not played: 1629-framework-removed is for mesos, this run plays on slurm; " + runner.NO_MESOS
+    ]
