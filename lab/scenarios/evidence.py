@@ -30,6 +30,19 @@ def leaves(stage: Stage, *, leaves: int, seconds: float, extra: Sequence[str] = 
     return LeavesRun(stage.lab, leaves=leaves, seconds=seconds, extra=options).start()
 
 
+def ended_within(run: LeavesRun, seconds: float) -> Result | None:
+    """The run's result if it ends within `seconds`, else None (it is still running)."""
+    assert run.thread is not None, "the run was not started"
+    run.thread.join(seconds)
+    return None if run.thread.is_alive() else run.wait(0)
+
+
+def processes(node: Node, needle: str) -> list[str]:
+    """`ps` lines (pid, elapsed time, command) of the node's processes whose command holds `needle`."""
+    listing = node.exec(["ps", "-eo", "pid=,etime=,args="]).stdout.splitlines()
+    return [" ".join(line.split()) for line in listing if needle in line and "ps -eo" not in line]
+
+
 @dataclass
 class Background:
     """An in-node workflow running on the leader in a thread."""

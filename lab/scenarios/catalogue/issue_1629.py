@@ -14,11 +14,10 @@ still running WATCH seconds later, with its jobs' records.
 from __future__ import annotations
 
 import contextlib
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from lab import fault
+from lab import fault, workflow
 from lab.backends import mesos
 from lab.errors import LabError
 from lab.scenarios import evidence
@@ -50,6 +49,7 @@ class Observed:
     exit_code: int | None  # the leader's exit code, if it ended
     leader_lines: list[str]  # the leader's last lines
     leaves_done: int
+    leader_process: list[str] = field(default_factory=list)  # `ps` of Toil's leader after the watch
 
 
 class FrameworkTornDown(Scenario[Observed]):
@@ -76,29 +76,27 @@ class FrameworkTornDown(Scenario[Observed]):
             f"{framework['id']} active={framework.get('active')} tasks={len(framework.get('tasks') or [])}"
         )
         mesos.teardown(leader, str(framework["id"]))
-        torn = time.monotonic()
-        exit_code: int | None = None
-        output = ""
-        try:
-            result = run.wait(WATCH)
-            exit_code, output = result.returncode, result.stdout + result.stderr
-        except Exception:
-            pass
+        result = evidence.ended_within(run, WATCH)
+        process = (
+            []
+            if result is not None
+            else evidence.processes(leader, workflow.require_last_run(leader).job_store)
+        )
         state = mesos.master_state(leader)
         completed = [
             f"{f['id']} tasks killed={killed(f)}"
             for f in toil_frameworks(state, "completed_frameworks")
             if f["id"] == framework["id"]
         ]
-        running_after = exit_code is None and time.monotonic() - torn >= WATCH
         done = sum(1 for lines in run.logs().values() if any(line.startswith("done ") for line in lines))
         return Observed(
             framework_before=before,
             completed_after=completed,
-            leader_running_after=running_after,
-            exit_code=exit_code,
-            leader_lines=[line for line in output.splitlines() if line.strip()][-5:],
+            leader_running_after=result is None,
+            exit_code=None if result is None else result.returncode,
+            leader_lines=[] if result is None else (result.stdout + result.stderr).strip().splitlines()[-5:],
             leaves_done=done,
+            leader_process=process,
         )
 
     def judge(self, observed: Observed) -> Outcome:
@@ -114,6 +112,7 @@ class FrameworkTornDown(Scenario[Observed]):
                 f"Toil's leader was still running {WATCH:g} s after the master removed its framework "
                 f"({observed.leaves_done}/{LEAVES} leaves done)",
                 master,
+                (f"Toil's leader process, {WATCH:g} s after (ps)", observed.leader_process),
             )
         ended = ("Toil's leader, last lines", observed.leader_lines)
         return outcome(
