@@ -95,6 +95,14 @@ class Stage:
     def worker(self, name: str) -> Node:
         return self.lab.node(name)
 
+    def install(
+        self, node: Node, path: str, text: str, *, mode: str = "644", also: Sequence[str] = ()
+    ) -> None:
+        """Put a file on a node (as root), removed again when the scenario ends, with `also`."""
+        self.undo(f"remove {path} from {node.name}", lambda: _remove(node, path, *also))
+        node.write_text(path, text, user="root")
+        node.exec(["chmod", mode, path], user="root")
+
     def undo(self, what: str, action: Callable[[], None]) -> None:
         """Register how to undo a change just made (run when the scenario ends)."""
         self._undo.append((what, action))
@@ -182,6 +190,10 @@ def play(
         record(observed),
         tuple(failures),
     )
+
+
+def _remove(node: Node, *paths: str) -> None:
+    node.exec(["rm", "-rf", "--", *paths], user="root")
 
 
 @contextlib.contextmanager

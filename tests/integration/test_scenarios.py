@@ -55,7 +55,11 @@ def test_the_quick_scenarios_give_the_verdicts_recorded_for_this_toil(
     assert {node.name: node.container_id for node in lab.nodes()} == before
     assert all(state.ready for state in lab.worker_states())
     for node in lab.workers():
-        left = node.exec(["sh", "-c", "ls /usr/local/sbin/_toil_worker /scratch 2>/dev/null; true"]).stdout
+        site = "$(python3 -c 'import sysconfig; print(sysconfig.get_path(\"purelib\"))')"
+        listing = (
+            f"ls /usr/local/sbin/_toil_worker /scratch {site}/versioned.py {site}/__pycache__/versioned.*"
+        )
+        left = node.exec(["sh", "-c", f"{listing} 2>/dev/null; true"]).stdout
         assert left.strip() == "", f"{node.name}: {left}"
     leftovers = lab.leader().exec(["sh", "-c", "ls /scratch 2>/dev/null; true"]).stdout
     assert leftovers.strip() == ""

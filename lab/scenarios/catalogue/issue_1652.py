@@ -15,10 +15,8 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 from innode.layout import DATA_DIR, LAB_USER
-from lab.node import Node
 from lab.scenarios import evidence
 from lab.scenarios.scenario import Issue, Outcome, Scenario, Stage, outcome
 
@@ -29,7 +27,9 @@ SHIPPED = "shipped by the leader"  # the workflow's VERSION
 INSTALLED = "installed on the node"  # the older copy's
 JOBS = 3
 RUN_TIMEOUT = 240.0
-PYTHON_PATHS = "import sysconfig; print(sysconfig.get_path('purelib'))"
+PYTHON_PATHS = (
+    "import sys, sysconfig; print(sysconfig.get_path('purelib')); print(sys.implementation.cache_tag)"
+)
 IMPORTED = f"import {MODULE} as m; print(m.VERSION, m.__file__)"
 
 
@@ -50,14 +50,14 @@ class StaleUserModule(Scenario[Observed]):
 
     def play(self, stage: Stage) -> Observed:
         node = stage.worker(NODE)
-        site = node.exec(["python3", "-c", PYTHON_PATHS]).stdout.strip()
+        site, tag = node.exec(["python3", "-c", PYTHON_PATHS]).stdout.split()
         installed = f"{site}/{MODULE}.py"
         source = (stage.lab.config.root / WORKFLOW).read_text()
         old, found = re.subn(r"(?m)^VERSION = .*$", f"VERSION = {INSTALLED!r}", source)
         if found != 1:
             raise ValueError(f"{WORKFLOW} has no line VERSION = ... to change")
-        node.write_text(installed, old, user="root")
-        stage.undo(f"remove {installed} from {NODE}", lambda: _remove(node, installed))
+        cached = f"{site}/__pycache__/{MODULE}.{tag}.pyc"
+        stage.install(node, installed, old, also=[cached])
         seen = node.exec(["python3", "-c", IMPORTED], user=LAB_USER, workdir="/", check=False)
         record = f"{DATA_DIR}/scenarios/1652-{uuid.uuid4().hex[:8]}"
         with stage.lab.pinned(NODE) as pin:
@@ -89,7 +89,3 @@ class StaleUserModule(Scenario[Observed]):
         if all(repr(SHIPPED) in line for line in there):
             return outcome("fixed", f"every job on {NODE} ran the code the leader shipped", prepared, reports)
         return outcome("inconclusive", "the jobs' reports name neither copy", reports)
-
-
-def _remove(node: Node, path: str) -> None:
-    node.exec(["rm", "-f", path, str(Path(path).parent / "__pycache__" / f"{MODULE}.*.pyc")], user="root")

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 
 from innode.layout import DATA_DIR, LAB_USER
+from lab.errors import LabError
 from lab.node import Node
 from lab.scenarios import evidence
 from lab.scenarios.scenario import Issue, Outcome, Scenario, Stage, outcome
@@ -89,7 +90,7 @@ class ServiceDeadlockWhileQueued(Scenario[Observed]):
             wait_until(serving, what="the service to start", timeout=120, interval=1.0)
             time.sleep(5)  # the client has been issued by now
             queue = [job.line for job in evidence.squeue(leader)]
-        except Exception as error:
+        except LabError as error:
             queue = [f"(the service did not start: {error})"]
         result = run.wait(RUN_TIMEOUT)
         output = result.stdout + result.stderr

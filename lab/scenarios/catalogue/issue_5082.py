@@ -65,13 +65,9 @@ class KillLeavesJobsQueued(Scenario[Observed]):
         ids.extend(job.id for job in before)
         job_store = workflow.require_last_run(leader).job_store
         killed = leader.exec(["toil", "kill", job_store], user=LAB_USER, check=False)
-        exit_code: int | None = None
-        try:
-            result = run.wait(EXIT_TIMEOUT)
-            exit_code = result.returncode
-            output = result.stdout + result.stderr
-        except Exception:
-            output = ""
+        result = evidence.ended_within(run, EXIT_TIMEOUT)
+        exit_code = None if result is None else result.returncode
+        output = "" if result is None else result.stdout + result.stderr
         time.sleep(KILL_GRACE)
         left = [job for job in evidence.squeue(leader) if job.id in ids]
         return Observed(

@@ -77,9 +77,7 @@ class BadWorkerBurnsRetries(Scenario[Observed]):
         folder = f"{DATA_DIR}/scenarios/5452-{uuid.uuid4().hex[:8]}"
         log, since = f"{folder}/node.log", f"/tmp/toil-lab-5452-{uuid.uuid4().hex[:8]}"
         stage.leader().exec(["mkdir", "-p", folder], user=LAB_USER)
-        node.write_text(SHIM, shim(log, since, BAD_SECONDS), user="root")
-        stage.undo(f"remove {SHIM} from {BAD_NODE}", lambda: _remove(node, SHIM, since))
-        node.exec(["chmod", "755", SHIM])
+        stage.install(node, SHIM, shim(log, since, BAD_SECONDS), mode="755", also=[since])
         with stage.lab.pinned(BAD_NODE) as pin:
             run = evidence.leaves(stage, leaves=1, seconds=1, extra=[*pin, "--retryCount", str(RETRY_COUNT)])
             result = run.wait(RUN_TIMEOUT)
@@ -120,10 +118,3 @@ class BadWorkerBurnsRetries(Scenario[Observed]):
             node,
             waits,
         )
-
-
-def _remove(node: object, *paths: str) -> None:
-    from lab.node import Node
-
-    assert isinstance(node, Node)
-    node.exec(["rm", "-f", *paths], user="root")
