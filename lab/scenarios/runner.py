@@ -83,7 +83,8 @@ def own_name(env: Mapping[str, str], batch_system: str) -> str:
 
 def lab_for(users: LabConfig, env: Mapping[str, str], batch_system: str) -> LabConfig:
     """The user's lab when it is up on this batch system, else the scenarios' own."""
-    if Lab(users).is_up() and Lab(users).running_batch_system() == batch_system:
+    running = Lab(users)  # is_up lists its containers once; running_batch_system then remembers
+    if running.is_up() and running.running_batch_system() == batch_system:
         return settings.lab_config(env, name=users.name, batch_system=batch_system)
     config = settings.lab_config(env, name=own_name(env, batch_system), batch_system=batch_system)
     if batch_system == "mesos" and config.mesos_package is None:
