@@ -1,8 +1,10 @@
 """The Mesos daemons of a lab: mesos-master on the leader, mesos-agent on every worker.
 
-The entrypoint runs `python3 -m innode.mesos_daemons flags leader|worker` and `env` to
-start them; the host asks `state` and `activate|deactivate AGENT_ID` through the leader
-(the master answers on the lab's network only: no port is published on the host).
+The entrypoint runs `python3 -m innode.mesos_daemons start leader|worker`, which renders
+the daemon's flags and environment and becomes the daemon (one interpreter, then exec).
+The host polls the master's /master/state while a lab starts with `state_argv()`, a bash
+request that starts no interpreter, and asks `activate|deactivate AGENT_ID` through the
+leader (the master answers on the lab's network only: no port is published on the host).
 
 The master keeps an in-memory registry; each agent has its own work directory on its
 worker's private volume, the posix launcher (unprivileged containers have no writable
@@ -21,7 +23,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from innode.layout import LEADER, NODE_STATE_DIR, RESERVED_MEMORY_MB
 
@@ -42,6 +44,14 @@ HTTP_TIMEOUT = 5.0
 REGISTRATION_BACKOFF = "100ms"
 # Toil's Mesos batch system reads this attribute of each offer (Toil's appliance sets it).
 AGENT_ATTRIBUTES = "preemptible:False"
+# Where the Mesos image's env file (images/mesos/install-mesos) names each role's daemon.
+DAEMON_VARIABLES = {"leader": "LAB_MESOS_MASTER", "worker": "LAB_MESOS_AGENT"}
+# An HTTP/1.0 GET with bash's /dev/tcp: the master answers and closes the connection.
+# `timeout` ends it if the master accepted the connection but never answered.
+HTTP_GET_SCRIPT = (
+    'exec 3<>"/dev/tcp/$1/$2" && '
+    'printf \'GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n\' "$3" "$1" >&3 && cat <&3'
+)
 
 
 @dataclass(frozen=True)
@@ -160,6 +170,52 @@ def daemon_environment(ip: str) -> dict[str, str]:
     return {"LIBPROCESS_IP": ip, "LIBPROCESS_ADVERTISE_IP": ip}
 
 
+def daemon_argv(role: str, layout: MesosLayout, env: Mapping[str, str]) -> list[str]:
+    """The daemon's whole command line: its binary (from the Mesos image's env file) and flags."""
+    variable = DAEMON_VARIABLES[role]
+    binary = env.get(variable)
+    if not binary:
+        raise KeyError(f"{variable} is not set: this image has no Mesos (/etc/toil-lab/mesos.env)")
+    return [binary, *(master_flags(layout) if role == "leader" else agent_flags(layout))]
+
+
+def start(role: str, env: Mapping[str, str]) -> NoReturn:
+    """Become this node's Mesos daemon: flags and libprocess's addresses rendered now, then exec.
+
+    Rendered at each start, so that a daemon started again (after `lab heal` of a
+    partition, or a restart) binds the container's current address.
+    """
+    layout = MesosLayout.from_env(env)
+    argv = daemon_argv(role, layout, env)
+    os.execve(argv[0], argv, {**env, **daemon_environment(layout.ip)})
+
+
+def state_argv(path: str = "/master/state", seconds: float = HTTP_TIMEOUT) -> list[str]:
+    """A command, run in a node, that prints the master's HTTP response to GET `path`.
+
+    bash and coreutils only: the host polls it while a lab starts, and a Python
+    interpreter's start would cost more than the request (http_body reads the answer).
+    """
+    host, port = ENDPOINT.split(":")
+    return ["timeout", f"{seconds:g}", "bash", "-c", HTTP_GET_SCRIPT, "mesos-http-get", host, port, path]
+
+
+def http_body(response: str) -> str:
+    """The body of an HTTP/1.x response with status 200; ValueError with the status line otherwise.
+
+    The header ends at the first blank line, CRLF or LF (text read in universal-newline
+    mode, as subprocess's text=True does, has lost its CRs).
+    """
+    ends = [(i, len(mark)) for mark in ("\r\n\r\n", "\n\n") if (i := response.find(mark)) >= 0]
+    end, mark_length = min(ends) if ends else (len(response), 0)
+    head, body = response[:end], response[end + mark_length :]
+    status = head.splitlines()[0] if head else ""
+    parts = status.split(" ", 2)
+    if not mark_length or len(parts) < 2 or not parts[0].startswith("HTTP/") or parts[1] != "200":
+        raise ValueError(f"the master answered {status.strip()[:120]!r}, not 200 with a body")
+    return body
+
+
 def deactivate_call(agent_id: str) -> dict[str, Any]:
     """The operator API call that stops offers from an agent, keeping its tasks (Mesos >= 1.9)."""
     return {"type": "DEACTIVATE_AGENT", "deactivate_agent": {"agent_id": {"value": agent_id}}}
@@ -193,8 +249,8 @@ def _operator_call(body: Mapping[str, Any]) -> None:
 
 
 USAGE = (
-    "usage: python3 -m innode.mesos_daemons flags leader|worker | env | health leader|worker | own-ip | "
-    "state | activate AGENT_ID | deactivate AGENT_ID | teardown FRAMEWORK_ID"
+    "usage: python3 -m innode.mesos_daemons start leader|worker | flags leader|worker | "
+    "health leader|worker | own-ip | state | activate AGENT_ID | deactivate AGENT_ID | teardown FRAMEWORK_ID"
 )
 
 
@@ -202,7 +258,9 @@ def main(argv: Sequence[str]) -> int:
     """The entrypoint's and the host's questions to this node's Mesos daemon (USAGE)."""
     args = list(argv)
     try:
-        if len(args) == 2 and args[0] == "flags" and args[1] in ("leader", "worker"):
+        if len(args) == 2 and args[0] == "start" and args[1] in DAEMON_VARIABLES:
+            start(args[1], os.environ)
+        if len(args) == 2 and args[0] == "flags" and args[1] in DAEMON_VARIABLES:
             layout = MesosLayout.from_env(os.environ)
             flags = master_flags(layout) if args[1] == "leader" else agent_flags(layout)
             sys.stdout.write("\n".join(flags) + "\n")
@@ -214,10 +272,6 @@ def main(argv: Sequence[str]) -> int:
         if args == ["own-ip"]:
             print(own_ip())
             return 0
-        if args == ["env"]:
-            for key, value in daemon_environment(own_ip()).items():
-                print(f"{key}={value}")
-            return 0
         if args == ["state"]:
             sys.stdout.write(_get(f"http://{ENDPOINT}/master/state").decode())
             return 0
@@ -225,6 +279,9 @@ def main(argv: Sequence[str]) -> int:
             calls = {"activate": reactivate_call, "deactivate": deactivate_call, "teardown": teardown_call}
             _operator_call(calls[args[0]](args[1]))
             return 0
+    except KeyError as error:
+        print(f"innode.mesos_daemons: {' '.join(args)}: {error.args[0]}", file=sys.stderr)
+        return 2
     except (urllib.error.URLError, OSError) as error:
         print(f"innode.mesos_daemons: {' '.join(args)}: {error}", file=sys.stderr)
         return 1

@@ -160,12 +160,19 @@ class Lab:
     def wait_leader(self, timeout: float = READY_TIMEOUT) -> None:
         """Wait until the scheduler on the leader (slurmctld, mesos-master) answers."""
         backend = self.backend()
+        # Found once and asked directly; Docker is listed again only after a poll that
+        # failed (the container stopped, or was recreated with a new id).
+        leader = self.leader()
 
         def check() -> Check[None]:
+            nonlocal leader
+            ready = backend.leader_ready(leader) if leader.running else None
+            if ready is not None and ready.ok:
+                return ready
             leader = self.leader()
             if not leader.running:
                 return Check(False, f"leader container is {leader.state}", None)
-            return backend.leader_ready(leader)
+            return ready or backend.leader_ready(leader)
 
         wait_until(
             check,

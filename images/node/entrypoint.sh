@@ -72,24 +72,6 @@ start_slurm() {
   esac
 }
 
-# Starts this node's Mesos daemon with flags rendered now: a restarted daemon (after
-# `lab heal` of a partition, or restart-scheduler) binds the container's current address.
-run_mesos_daemon() {
-  local setting flags
-  # libprocess binds to, and tells its peers, this container's own address
-  # (LIBPROCESS_IP, LIBPROCESS_ADVERTISE_IP).
-  while IFS= read -r setting; do export "${setting?}"; done < <(python3 -m innode.mesos_daemons env)
-  mapfile -t flags < <(python3 -m innode.mesos_daemons flags "$role")
-  if ((${#flags[@]} == 0)); then
-    echo "lab-entrypoint: could not render the Mesos $role's flags (python3 -m innode.mesos_daemons flags $role)" >&2
-    return 2
-  fi
-  case $role in
-    leader) exec "$LAB_MESOS_MASTER" "${flags[@]}" ;;
-    worker) exec "$LAB_MESOS_AGENT" "${flags[@]}" ;;
-  esac
-}
-
 start_mesos() {
   # The Mesos image (images/mesos) records where its package put the daemons.
   local env_file=/etc/toil-lab/mesos.env
@@ -100,7 +82,7 @@ start_mesos() {
   fi
   # shellcheck source=/dev/null
   . "$env_file"
-  export LAB_MESOS_LAUNCHER_DIR
+  export LAB_MESOS_MASTER LAB_MESOS_AGENT LAB_MESOS_LAUNCHER_DIR
   install -d "$LAB_MESOS_DIR"
   if [[ $role == worker ]]; then
     # An agent recovers its checkpointed identity from its work directory (on the
@@ -114,7 +96,9 @@ start_mesos() {
       echo "$this" > "$marker"
     fi
   fi
-  supervise run_mesos_daemon
+  # One interpreter renders the daemon's flags and its libprocess addresses and execs the
+  # daemon; a daemon started again binds the container's current address (`lab heal`).
+  supervise python3 -m innode.mesos_daemons start "$role"
 }
 
 case $role in

@@ -93,6 +93,12 @@ class FakeLeader:
         return Result(tuple(argv), self.returncode, self.stdout, self.stderr)
 
 
+def http_ok(body: Any) -> str:
+    """What the master's HTTP server answers a GET with (innode.mesos_daemons.state_argv prints it)."""
+    text = body if isinstance(body, str) else json.dumps(body)
+    return f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(text)}\r\n\r\n{text}"
+
+
 # A recorded Mesos master's /state (trimmed): three agents, one deactivated, one inactive.
 STATE: dict[str, Any] = {
     "pid": "master@172.20.0.2:5050",

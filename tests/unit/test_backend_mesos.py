@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
+from innode.mesos_daemons import state_argv
 from lab.backends import mesos
 from lab.backends.mesos import MesosBackend
 from lab.errors import LabError
 
-from .fakes import STATE, FakeLeader
+from .fakes import STATE, FakeLeader, http_ok
 
 
 def test_toil_options() -> None:
@@ -56,21 +56,22 @@ def test_is_elected(state: dict[str, Any], elected: bool) -> None:
 
 
 def test_worker_states_ask_the_master_on_the_leader() -> None:
-    leader = FakeLeader(json.dumps(STATE))
+    leader = FakeLeader(http_ok(STATE))
     states = MesosBackend().worker_states(leader)  # type: ignore[arg-type]
     assert [a.name for a in states] == ["worker-1", "worker-2", "worker-3"]
-    assert leader.calls == [["python3", "-m", "innode.mesos_daemons", "state"]]
+    assert leader.calls == [state_argv()]
+    assert leader.calls[0][:3] == ["timeout", "5", "bash"]  # no interpreter starts for a poll
 
 
 def test_queued_jobs_are_the_tasks_staging_starting_or_running() -> None:
-    assert MesosBackend().queued_jobs(FakeLeader(json.dumps(STATE))) == 2  # type: ignore[arg-type]
+    assert MesosBackend().queued_jobs(FakeLeader(http_ok(STATE))) == 2  # type: ignore[arg-type]
 
 
 def test_set_active_finds_the_agent_id_and_runs_the_operator_call_on_the_leader() -> None:
-    leader = FakeLeader(json.dumps(STATE))
+    leader = FakeLeader(http_ok(STATE))
     mesos.set_active(leader, "worker-3", active=False)  # type: ignore[arg-type]
     mesos.set_active(leader, "worker-3", active=True)  # type: ignore[arg-type]
-    state = ["python3", "-m", "innode.mesos_daemons", "state"]
+    state = state_argv()
     assert leader.calls == [
         state,
         ["python3", "-m", "innode.mesos_daemons", "deactivate", "A-S3"],
@@ -79,6 +80,13 @@ def test_set_active_finds_the_agent_id_and_runs_the_operator_call_on_the_leader(
     ]
 
 
+def test_master_state_that_cannot_be_had_is_a_lab_error() -> None:
+    with pytest.raises(LabError, match="the master does not answer on leader:5050: exit status 124"):
+        mesos.master_state(FakeLeader("", 124))  # type: ignore[arg-type]
+    with pytest.raises(LabError, match="not 200"):
+        mesos.master_state(FakeLeader("HTTP/1.1 307 Temporary Redirect\r\nLocation: //other:5050\r\n\r\n"))  # type: ignore[arg-type]
+
+
 def test_set_active_of_an_agent_the_master_does_not_know() -> None:
     with pytest.raises(LabError, match="knows no agent on worker-9"):
-        mesos.set_active(FakeLeader(json.dumps(STATE)), "worker-9", active=False)  # type: ignore[arg-type]
+        mesos.set_active(FakeLeader(http_ok(STATE)), "worker-9", active=False)  # type: ignore[arg-type]

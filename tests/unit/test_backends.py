@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from innode.mesos_daemons import state_argv
 from lab import backends as backend
 from lab import startup
 from lab.cluster import Lab
@@ -15,7 +16,10 @@ from lab.config import LabConfig, choose_batch_system
 from lab.errors import ConfigError, NotReady
 from lab.steps import Steps
 
-from .fakes import IDS, STATE, FakeLeader, FakeRun
+from .fakes import IDS, STATE, FakeLeader, FakeRun, http_ok
+
+# What bash says when nothing listens on the master's port (innode.mesos_daemons.state_argv).
+REFUSED = "mesos-http-get: /dev/tcp/leader/5050: Connection refused"
 
 
 def test_get_knows_both_backends_and_refuses_others() -> None:
@@ -44,17 +48,17 @@ def test_slurm_pins_a_run_with_the_workers_partition() -> None:
 
 
 def test_mesos_pins_a_run_by_deactivating_the_other_agents_and_always_reactivates() -> None:
-    leader = FakeLeader(json.dumps(STATE))
+    leader = FakeLeader(http_ok(STATE))
     workers = ["worker-1", "worker-2", "worker-3"]
     daemons = ["python3", "-m", "innode.mesos_daemons"]
     with pytest.raises(RuntimeError), backend.get("mesos").pinned(leader, "worker-2", workers) as options:  # type: ignore[arg-type]
         assert options == []
-        assert [call for call in leader.calls if call[3] != "state"] == [
+        assert [call for call in leader.calls if call[:3] == daemons] == [
             [*daemons, "deactivate", "A-S1"],
             [*daemons, "deactivate", "A-S3"],
         ]
         raise RuntimeError("the run failed")
-    assert [call for call in leader.calls if call[3] != "state"][2:] == [
+    assert [call for call in leader.calls if call[:3] == daemons][2:] == [
         [*daemons, "activate", "A-S1"],
         [*daemons, "activate", "A-S3"],
     ]
@@ -62,15 +66,24 @@ def test_mesos_pins_a_run_by_deactivating_the_other_agents_and_always_reactivate
 
 def test_mesos_leader_readiness_needs_an_elected_master() -> None:
     mesos = backend.get("mesos")
-    assert mesos.leader_ready(FakeLeader(json.dumps(STATE))).ok  # type: ignore[arg-type]
-    waiting = mesos.leader_ready(FakeLeader(json.dumps({**STATE, "elected_time": None})))  # type: ignore[arg-type]
+    assert mesos.leader_ready(FakeLeader(http_ok(STATE))).ok  # type: ignore[arg-type]
+    waiting = mesos.leader_ready(FakeLeader(http_ok({**STATE, "elected_time": None})))  # type: ignore[arg-type]
     assert (waiting.ok, waiting.detail) == (False, "master up, not yet elected")
-    down = mesos.leader_ready(FakeLeader("", 1, "innode.mesos_daemons: state: Connection refused"))  # type: ignore[arg-type]
-    assert (down.ok, down.detail) == (False, "innode.mesos_daemons: state: Connection refused")
+    refused = "mesos-http-get: line 1: connect: Connection refused\n" + REFUSED
+    down = mesos.leader_ready(FakeLeader("", 1, refused))  # type: ignore[arg-type]
+    assert (down.ok, down.detail) == (
+        False,
+        f"the master does not answer on leader:5050: {REFUSED}",
+    )
+    starting = mesos.leader_ready(FakeLeader("HTTP/1.1 503 Service Unavailable\r\n\r\n"))  # type: ignore[arg-type]
+    assert not starting.ok
+    assert starting.detail == "the master answered 'HTTP/1.1 503 Service Unavailable', not 200 with a body"
+    cut = mesos.leader_ready(FakeLeader(http_ok(STATE)[:-5]))  # type: ignore[arg-type]
+    assert not cut.ok and "Expecting" in cut.detail
 
 
 def test_mesos_worker_states() -> None:
-    states = backend.get("mesos").worker_states(FakeLeader(json.dumps(STATE)))  # type: ignore[arg-type]
+    states = backend.get("mesos").worker_states(FakeLeader(http_ok(STATE)))  # type: ignore[arg-type]
     assert [(s.name, s.state, s.ready) for s in states] == [
         ("worker-1", "deactivated", False),
         ("worker-2", "active", True),
@@ -91,7 +104,7 @@ def test_mesos_explains_the_cgroups2_refusal_and_missing_libraries() -> None:
 
 
 def test_mesos_export_writes_the_master_state(tmp_path: Path) -> None:
-    backend.get("mesos").export(FakeLeader(json.dumps(STATE)), [], tmp_path)  # type: ignore[arg-type]
+    backend.get("mesos").export(FakeLeader(http_ok(STATE)), [], tmp_path)  # type: ignore[arg-type]
     assert json.loads((tmp_path / "mesos-master-state.json").read_text()) == STATE
 
 
@@ -161,7 +174,7 @@ def test_a_running_mesos_lab_is_rescaled_on_mesos() -> None:
 
 
 def test_wait_workers_on_mesos_reads_the_masters_agents(docker_with_lab: FakeRun) -> None:
-    docker_with_lab.on("docker", "exec", stdout=json.dumps(STATE))
+    docker_with_lab.on("docker", "exec", stdout=http_ok(STATE))
     docker_with_lab.on("docker", "logs", stdout="")
     said: list[str] = []
     with pytest.raises(NotReady) as error:
@@ -171,15 +184,29 @@ def test_wait_workers_on_mesos_reads_the_masters_agents(docker_with_lab: FakeRun
         "worker-3=inactive, cpus 0/0, mem 0/0M, 0 tasks)"
     ]
     assert "waiting for 3 workers to register with mesos-master" in str(error.value)
-    assert [
-        "docker",
-        "exec",
-        IDS[1],
-        "python3",
-        "-m",
-        "innode.mesos_daemons",
-        "state",
-    ] in docker_with_lab.argvs
+    assert ["docker", "exec", IDS[1], *state_argv()] in docker_with_lab.argvs
+
+
+def test_wait_leader_asks_the_master_without_listing_the_lab_again_while_it_answers(
+    docker_with_lab: FakeRun,
+) -> None:
+    docker_with_lab.on("docker", "exec", stdout=http_ok(STATE))
+    MesosLab(LabConfig()).wait_leader(timeout=0)
+    execs = [argv for argv in docker_with_lab.argvs if argv[:2] == ["docker", "exec"]]
+    assert execs == [["docker", "exec", IDS[1], *state_argv()]]
+    assert sum(1 for argv in docker_with_lab.argvs if argv[:2] == ["docker", "ps"]) == 1
+
+
+def test_wait_leader_reports_a_master_that_does_not_answer_with_the_leaders_logs(
+    docker_with_lab: FakeRun,
+) -> None:
+    docker_with_lab.on("docker", "exec", returncode=1, stderr=REFUSED)
+    docker_with_lab.on("docker", "logs", stdout="mesos-master: Failed to initialize: boom")
+    with pytest.raises(NotReady) as error:
+        MesosLab(LabConfig()).wait_leader(timeout=0)
+    message = str(error.value)
+    assert f"the master does not answer on leader:5050: {REFUSED}" in message
+    assert "mesos-master: Failed to initialize: boom" in message
 
 
 def test_a_slurm_lab_on_a_base_whose_slurm_cannot_run_jobs_is_refused(fake_run: FakeRun) -> None:

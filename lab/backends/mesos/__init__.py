@@ -3,7 +3,9 @@
 mesos-master runs on the leader and mesos-agent on every worker, from the Mesos build
 named by MESOS_PACKAGE (package.py checks it, image.py builds it into the image); their
 flags are in-node code (innode/mesos_daemons.py). The host asks the master through the
-leader, where `python3 -m innode.mesos_daemons` reaches it on the lab's network.
+leader, where a bash request (innode.mesos_daemons.state_argv: no interpreter starts, so
+`lab up` can poll it often) or `python3 -m innode.mesos_daemons` reaches it on the lab's
+network.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from innode.layout import worker_order
-from innode.mesos_daemons import ENDPOINT, SANDBOXES_DIR
+from innode.mesos_daemons import ENDPOINT, SANDBOXES_DIR, http_body, state_argv
 from lab import docker
 from lab.backends.backend import WorkerState
 from lab.errors import ConfigError, LabError
@@ -23,7 +25,6 @@ from lab.node import Node
 from lab.wait import Check
 
 DAEMONS = ["python3", "-m", "innode.mesos_daemons"]
-STATE_ARGV = [*DAEMONS, "state"]
 # Toil's own Mesos batch system; it ships user code to the workers by itself.
 BATCH_SYSTEM = "mesos"
 RUNNING_TASK_STATES = ("TASK_STAGING", "TASK_STARTING", "TASK_RUNNING")
@@ -81,10 +82,22 @@ def is_elected(state: Mapping[str, Any]) -> bool:
     return bool(state.get("elected_time")) and state.get("leader") == state.get("pid")
 
 
-def master_state(leader: Node) -> dict[str, Any]:
-    """The master's /master/state, fetched on the leader."""
-    data: dict[str, Any] = json.loads(leader.exec(STATE_ARGV).stdout)
+def fetch_state(leader: Node) -> dict[str, Any]:
+    """The master's /master/state, fetched on the leader; ValueError if the master did not answer it."""
+    result = leader.exec(state_argv(), check=False)
+    if result.returncode != 0 and not result.stdout:
+        reason = result.stderr.strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
+        raise ValueError(f"the master does not answer on {ENDPOINT}: {reason[0]}")
+    data: dict[str, Any] = json.loads(http_body(result.stdout))
     return data
+
+
+def master_state(leader: Node) -> dict[str, Any]:
+    """The master's /master/state, fetched on the leader (LabError if it cannot be had)."""
+    try:
+        return fetch_state(leader)
+    except ValueError as error:
+        raise LabError(str(error)) from None
 
 
 def set_active(leader: Node, name: str, *, active: bool) -> None:
@@ -114,13 +127,10 @@ class MesosBackend:
     default_slots_per_cpu = 1
 
     def leader_ready(self, leader: Node) -> Check[None]:
-        result = leader.exec(STATE_ARGV, check=False)
-        if result.returncode != 0:
-            return Check(False, result.stderr.strip() or "the master does not answer", None)
         try:
-            state = json.loads(result.stdout)
-        except ValueError:
-            return Check(False, "the master's /master/state is not JSON", None)
+            state = fetch_state(leader)
+        except ValueError as error:  # json.JSONDecodeError included: an answer cut short
+            return Check(False, str(error), None)
         elected = is_elected(state)
         return Check(elected, "master elected" if elected else "master up, not yet elected", None)
 
@@ -179,8 +189,11 @@ class MesosBackend:
 
     def export(self, leader: Node | None, workers: Sequence[Node], directory: Path) -> None:
         if leader is not None:
-            result = leader.exec(STATE_ARGV, check=False)
-            (directory / "mesos-master-state.json").write_text(result.stdout or result.stderr)
+            result = leader.exec(state_argv(), check=False)
+            answer = result.stdout or result.stderr
+            with contextlib.suppress(ValueError):
+                answer = http_body(answer)
+            (directory / "mesos-master-state.json").write_text(answer)
         for worker in workers:
             if not worker.running:
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -126,9 +127,79 @@ def test_entry_point_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert "usage:" in capsys.readouterr().err
 
 
-def test_env_entry_point_prints_what_libprocess_reads(
+def test_start_becomes_the_daemon_with_its_flags_and_libprocess_addresses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def execve(path: str, argv: list[str], env: dict[str, str]) -> None:
+        seen.update(path=path, argv=argv, env=env)
+        raise SystemExit(0)  # execve does not return
+
+    monkeypatch.setattr(mesos, "own_ip", lambda: "10.9.8.7")
+    monkeypatch.setattr(mesos.os, "execve", execve)
+    env = {"LAB_NAME": "lab-x", "LAB_MESOS_MASTER": "/opt/mesos/sbin/mesos-master", "PATH": "/usr/bin"}
+    with pytest.raises(SystemExit):
+        mesos.start("leader", env)
+    assert seen["path"] == "/opt/mesos/sbin/mesos-master"
+    flags = mesos.master_flags(mesos.MesosLayout.from_env(env))
+    assert seen["argv"] == ["/opt/mesos/sbin/mesos-master", *flags]
+    assert "--advertise_ip=10.9.8.7" in seen["argv"]
+    assert seen["env"] == {**env, "LIBPROCESS_IP": "10.9.8.7", "LIBPROCESS_ADVERTISE_IP": "10.9.8.7"}
+
+
+def test_start_without_the_mesos_images_env_file_says_so(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(mesos, "own_ip", lambda: "10.9.8.7")
-    assert mesos.main(["env"]) == 0
-    assert capsys.readouterr().out == "LIBPROCESS_IP=10.9.8.7\nLIBPROCESS_ADVERTISE_IP=10.9.8.7\n"
+    monkeypatch.delenv("LAB_MESOS_AGENT", raising=False)
+    monkeypatch.setenv("LAB_NAME", "lab-x")
+    assert mesos.main(["start", "worker"]) == 2
+    assert "LAB_MESOS_AGENT is not set: this image has no Mesos" in capsys.readouterr().err
+
+
+def test_state_argv_asks_the_master_with_bash_alone() -> None:
+    argv = mesos.state_argv()
+    assert argv[:4] == ["timeout", "5", "bash", "-c"]
+    assert argv[5:] == ["mesos-http-get", "leader", "5050", "/master/state"]
+    assert f"{argv[6]}:{argv[7]}" == mesos.ENDPOINT
+
+
+def test_state_argv_fetches_a_real_http_answer() -> None:
+    import http.server
+    import subprocess
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"path": self.path, "host": self.headers["Host"]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.HTTPServer(("127.0.0.1", 0), Handler) as server:
+        threading.Thread(target=server.handle_request, daemon=True).start()
+        argv = mesos.state_argv("/master/state?x=1")
+        argv[6:8] = ["127.0.0.1", str(server.server_port)]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=True)
+    assert json.loads(mesos.http_body(result.stdout)) == {"path": "/master/state?x=1", "host": "127.0.0.1"}
+
+
+@pytest.mark.parametrize(
+    ("response", "problem"),
+    [
+        ("HTTP/1.1 503 Service Unavailable\r\n\r\nnot yet", "'HTTP/1.1 503 Service Unavailable'"),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 5", "'HTTP/1.1 200 OK'"),  # the answer was cut short
+        ("", "''"),
+        ("garbage\r\n\r\n{}", "'garbage'"),
+    ],
+)
+def test_http_body_takes_a_200_answer_only(response: str, problem: str) -> None:
+    assert mesos.http_body('HTTP/1.0 200 OK\r\nA: b\r\n\r\n{"x": "\n\n"}') == '{"x": "\n\n"}'
+    assert mesos.http_body('HTTP/1.1 200 OK\nA: b\n\n{"x": 1}') == '{"x": 1}'  # its CRs read away
+    with pytest.raises(ValueError, match=f"the master answered {problem.replace('.', '[.]')}"):
+        mesos.http_body(response)
