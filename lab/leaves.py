@@ -9,7 +9,6 @@ outputs, through Toil's file store, into one outputs.json.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -47,45 +46,49 @@ class LeavesRun:
     extra: list[str] = field(default_factory=list)
     leaves: int = LEAVES
     seconds: float = SECONDS
-    record: workflow.RunRecord | None = None
-    result: Result | None = None
-    started_at: float = 0.0
-    finished_at: float = 0.0
-    thread: threading.Thread | None = None
-    error: BaseException | None = None
+    running: workflow.Background | None = None
 
     def start(self) -> LeavesRun:
-        """Stage the workflow on the leader and start it in a thread."""
+        """Stage the workflow on the leader and start it in the background."""
         path = self.lab.config.root / LEAVES_WORKFLOW
-        module, workdir = workflow.stage_workflow(self.lab.leader(), path)
+        leader = self.lab.leader()
+        module, workdir = workflow.stage_workflow(leader, path)
         args = ["--record", self.record_dir, "--leaves", str(self.leaves), "--seconds", str(self.seconds)]
-        args += ["--logLevel", "INFO", *self.extra]
-
-        def run() -> None:
-            try:
-                self.record, self.result = workflow.run_module(
-                    self.lab.leader(), module, args, workdir=workdir, capture=True
-                )
-            except BaseException as error:
-                self.error = error
-            self.finished_at = time.monotonic()
-
-        self.started_at = time.monotonic()
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
+        self.running = workflow.run_in_background(
+            leader, module, [*args, "--logLevel", "INFO", *self.extra], workdir=workdir
+        )
         return self
+
+    @property
+    def background(self) -> workflow.Background:
+        """The run under way (LabError before start)."""
+        if self.running is None:
+            raise LabError("the run was not started")
+        return self.running
+
+    @property
+    def started_at(self) -> float:
+        """When the run started (time.monotonic())."""
+        return self.background.started_at
+
+    @property
+    def finished_at(self) -> float:
+        """When the run ended (time.monotonic()); 0 while it runs."""
+        return self.background.finished_at
+
+    @property
+    def record(self) -> workflow.RunRecord | None:
+        """The run's record, once it has ended."""
+        return self.background.record
+
+    @property
+    def result(self) -> Result | None:
+        """The run's result, once it has ended."""
+        return self.background.result
 
     def wait(self, timeout: float = RUN_TIMEOUT) -> Result:
         """The workflow's result, once it has finished."""
-        if self.thread is None:
-            raise LabError("the run was not started")
-        self.thread.join(timeout)
-        if self.thread.is_alive():
-            raise LabError(f"the workflow did not finish within {timeout:g}s")
-        if self.error is not None:
-            raise self.error
-        assert self.result is not None
-        return self.result
+        return self.background.wait(timeout)
 
     def logs(self) -> dict[int, list[str]]:
         """Each leaf's own log lines ('start|done NODE PID TIME')."""
@@ -132,7 +135,7 @@ class LeavesRun:
 
     def placements(self) -> list[Placement]:
         """This run's placement records."""
-        assert self.record is not None
+        assert self.record is not None, "the run has not ended"
         return placement.of_run(self.lab.nodes(), self.record.job_store)
 
 

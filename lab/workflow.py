@@ -10,9 +10,10 @@ on every node, as on an HPC site's shared home.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from innode.layout import JOBSTORES_DIR, LAB_USER, RUNS_DIR, SHARED_WORKFLOWS_DIR, TOIL_WORK_DIR, USER_HOME
@@ -187,6 +188,49 @@ def run_recorded(
     finished = RunRecord(**{**asdict(record), "exit_code": result.returncode})
     save_run(leader, finished)
     return finished, result
+
+
+@dataclass
+class Background:
+    """A workflow running on the leader in a thread (run_module, output captured), and when."""
+
+    thread: threading.Thread = field(repr=False)
+    started_at: float  # time.monotonic()
+    finished_at: float = 0.0
+    record: RunRecord | None = None
+    result: Result | None = None
+    error: BaseException | None = None
+
+    def ended_within(self, seconds: float) -> Result | None:
+        """Its result if it ends within `seconds`, else None (it is still running)."""
+        self.thread.join(seconds)
+        return None if self.thread.is_alive() else self.wait(0)
+
+    def wait(self, timeout: float) -> Result:
+        """Its result, once it has ended; LabError if it has not within `timeout`."""
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise LabError(f"the workflow did not finish within {timeout:g}s")
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+def run_in_background(leader: Node, module: str, user_args: Sequence[str], *, workdir: str) -> Background:
+    """Start run_module (output captured) in a thread; the run it returns is under way."""
+    args = list(user_args)
+
+    def run() -> None:
+        try:
+            running.record, running.result = run_module(leader, module, args, workdir=workdir, capture=True)
+        except BaseException as error:
+            running.error = error
+        running.finished_at = time.monotonic()
+
+    running = Background(threading.Thread(target=run, daemon=True), time.monotonic())
+    running.thread.start()
+    return running
 
 
 def stage_workflow(leader: Node, path: Path, *, shared: bool = False) -> tuple[str, str]:

@@ -7,12 +7,10 @@ the scheduler says (`squeue`). The lab's own records are never evidence.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lab import workflow
-from lab.errors import LabError
 from lab.leaves import LeavesRun
 from lab.node import Node
 from lab.process import Result
@@ -32,9 +30,7 @@ def leaves(stage: Stage, *, leaves: int, seconds: float, extra: Sequence[str] = 
 
 def ended_within(run: LeavesRun, seconds: float) -> Result | None:
     """The run's result if it ends within `seconds`, else None (it is still running)."""
-    assert run.thread is not None, "the run was not started"
-    run.thread.join(seconds)
-    return None if run.thread.is_alive() else run.wait(0)
+    return run.background.ended_within(seconds)
 
 
 def processes(node: Node, needle: str) -> list[str]:
@@ -43,44 +39,12 @@ def processes(node: Node, needle: str) -> list[str]:
     return [" ".join(line.split()) for line in listing if needle in line and "ps -eo" not in line]
 
 
-@dataclass
-class Background:
-    """An in-node workflow running on the leader in a thread."""
-
-    thread: threading.Thread
-    outcome: list[Result | BaseException]
-
-    def wait(self, timeout: float) -> Result:
-        """Its result, once it has ended; LabError if it has not within `timeout`."""
-        self.thread.join(timeout)
-        if self.thread.is_alive():
-            raise LabError(f"the workflow did not finish within {timeout:g}s")
-        ended = self.outcome[0]
-        if isinstance(ended, BaseException):
-            raise ended
-        return ended
-
-
-def start(stage: Stage, path: str, args: Sequence[str]) -> Background:
+def start(stage: Stage, path: str, args: Sequence[str]) -> workflow.Background:
     """Stage an in-node workflow file (e.g. innode/workflows/service_client.py) on the leader and
     run it in the background with `args`, then the user's options, output captured."""
     leader = stage.leader()
     module, workdir = workflow.stage_workflow(leader, stage.lab.config.root / path)
-    outcome: list[Result | BaseException] = []
-
-    def run() -> None:
-        try:
-            outcome.append(
-                workflow.run_module(leader, module, [*args, *stage.toil_args], workdir=workdir, capture=True)[
-                    1
-                ]
-            )
-        except BaseException as error:
-            outcome.append(error)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return Background(thread, outcome)
+    return workflow.run_in_background(leader, module, [*args, *stage.toil_args], workdir=workdir)
 
 
 def leaf_lines(run: LeavesRun, index: int) -> list[str]:

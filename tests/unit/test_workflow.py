@@ -383,3 +383,45 @@ def test_virtualenv_run_uses_its_python() -> None:
     assert argv[4:6] == ["--batchSystem", "slurm_autodeploy"]
     assert (options["workdir"], options["capture"]) == ("/home/lab", True)
     assert record.workflow == "tools:labpkg.flows.fanout"
+
+
+def test_a_background_run_gives_its_result_record_and_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    release = threading.Event()
+    seen: dict[str, Any] = {}
+    record = workflow.RunRecord("leaves", "leaves", "/data/jobstores/x", ["python3"], 0.0)
+    done = Result(("python3",), 0, "ok", "")
+
+    def run_module(
+        leader: Node, module: str, args: list[str], **kwargs: Any
+    ) -> tuple[workflow.RunRecord, Result]:
+        seen.update(module=module, args=args, kwargs=kwargs)
+        release.wait(10)
+        return record, done
+
+    monkeypatch.setattr(workflow, "run_module", run_module)
+    running = workflow.run_in_background(cast(Node, None), "leaves", ["--leaves", "3"], workdir="/home/lab/w")
+    assert running.ended_within(0.05) is None
+    assert (running.finished_at, running.result, running.record) == (0.0, None, None)
+    with pytest.raises(LabError, match=r"did not finish within 0\.01s"):
+        running.wait(0.01)
+    release.set()
+    assert running.wait(10) is done
+    assert running.record is record and running.finished_at >= running.started_at > 0
+    assert seen == {
+        "module": "leaves",
+        "args": ["--leaves", "3"],
+        "kwargs": {"workdir": "/home/lab/w", "capture": True},
+    }
+
+
+def test_a_background_run_that_raised_raises_when_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    def run_module(*args: Any, **kwargs: Any) -> tuple[workflow.RunRecord, Result]:
+        raise LabError("docker exec failed")
+
+    monkeypatch.setattr(workflow, "run_module", run_module)
+    running = workflow.run_in_background(cast(Node, None), "leaves", [], workdir="/w")
+    with pytest.raises(LabError, match="docker exec failed"):
+        running.wait(10)
+    assert running.finished_at > 0
