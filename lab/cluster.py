@@ -24,6 +24,10 @@ from lab.wait import Check, wait_until
 # Memory counted for the leader when the workers' limits are added up (lab/startup.py).
 LEADER_MEMORY_MB = 1024
 READY_TIMEOUT = 180.0
+# How often `lab up` asks whether the scheduler and the workers are ready: each question is
+# one `docker exec` of bash or scontrol (~0.1 s), and a start-up is over in a few tenths of
+# a second once the daemons run (docs/mesos.md, "Start-up").
+READY_POLL = 0.1
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 
 
@@ -178,6 +182,7 @@ class Lab:
             check,
             what=f"the leader's {backend.scheduler}",
             timeout=timeout,
+            interval=READY_POLL,
             diagnostics=lambda _: self._with_hint(self.node_logs([LEADER])),
         )
 
@@ -214,6 +219,7 @@ class Lab:
             check,
             what=f"{count} workers to register with {backend.scheduler}",
             timeout=timeout,
+            interval=READY_POLL,
             progress=lambda c: (progress or self.say)(c.detail),
             diagnostics=diagnostics,
         )
