@@ -170,13 +170,18 @@ def daemon_environment(ip: str) -> dict[str, str]:
     return {"LIBPROCESS_IP": ip, "LIBPROCESS_ADVERTISE_IP": ip}
 
 
+def daemon_flags(role: str, layout: MesosLayout) -> list[str]:
+    """The flags of this role's daemon: mesos-master's on the leader, mesos-agent's on a worker."""
+    return master_flags(layout) if role == "leader" else agent_flags(layout)
+
+
 def daemon_argv(role: str, layout: MesosLayout, env: Mapping[str, str]) -> list[str]:
     """The daemon's whole command line: its binary (from the Mesos image's env file) and flags."""
     variable = DAEMON_VARIABLES[role]
     binary = env.get(variable)
     if not binary:
         raise KeyError(f"{variable} is not set: this image has no Mesos (/etc/toil-lab/mesos.env)")
-    return [binary, *(master_flags(layout) if role == "leader" else agent_flags(layout))]
+    return [binary, *daemon_flags(role, layout)]
 
 
 def start(role: str, env: Mapping[str, str]) -> NoReturn:
@@ -261,8 +266,7 @@ def main(argv: Sequence[str]) -> int:
         if len(args) == 2 and args[0] == "start" and args[1] in DAEMON_VARIABLES:
             start(args[1], os.environ)
         if len(args) == 2 and args[0] == "flags" and args[1] in DAEMON_VARIABLES:
-            layout = MesosLayout.from_env(os.environ)
-            flags = master_flags(layout) if args[1] == "leader" else agent_flags(layout)
+            flags = daemon_flags(args[1], MesosLayout.from_env(os.environ))
             sys.stdout.write("\n".join(flags) + "\n")
             return 0
         if len(args) == 2 and args[0] == "health" and args[1] in ("leader", "worker"):
