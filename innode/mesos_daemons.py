@@ -236,12 +236,6 @@ def teardown_call(framework_id: str) -> dict[str, Any]:
     return {"type": "TEARDOWN", "teardown": {"framework_id": {"value": framework_id}}}
 
 
-def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as response:
-        body: bytes = response.read()
-        return body
-
-
 def _operator_call(body: Mapping[str, Any]) -> None:
     request = urllib.request.Request(
         f"http://{ENDPOINT}/api/v1",
@@ -254,8 +248,8 @@ def _operator_call(body: Mapping[str, Any]) -> None:
 
 
 USAGE = (
-    "usage: python3 -m innode.mesos_daemons start leader|worker | flags leader|worker | "
-    "health leader|worker | own-ip | state | activate AGENT_ID | deactivate AGENT_ID | teardown FRAMEWORK_ID"
+    "usage: python3 -m innode.mesos_daemons start leader|worker | flags leader|worker | own-ip | "
+    "activate AGENT_ID | deactivate AGENT_ID | teardown FRAMEWORK_ID"
 )
 
 
@@ -269,15 +263,8 @@ def main(argv: Sequence[str]) -> int:
             flags = daemon_flags(args[1], MesosLayout.from_env(os.environ))
             sys.stdout.write("\n".join(flags) + "\n")
             return 0
-        if len(args) == 2 and args[0] == "health" and args[1] in ("leader", "worker"):
-            port = MASTER_PORT if args[1] == "leader" else AGENT_PORT
-            _get(f"http://{own_ip()}:{port}/health")
-            return 0
         if args == ["own-ip"]:
             print(own_ip())
-            return 0
-        if args == ["state"]:
-            sys.stdout.write(_get(f"http://{ENDPOINT}/master/state").decode())
             return 0
         if len(args) == 2 and args[0] in ("activate", "deactivate", "teardown"):
             calls = {"activate": reactivate_call, "deactivate": deactivate_call, "teardown": teardown_call}

@@ -3,9 +3,8 @@
 mesos-master runs on the leader and mesos-agent on every worker, from the Mesos build
 named by MESOS_PACKAGE (package.py checks it, image.py builds it into the image); their
 flags are in-node code (innode/mesos_daemons.py). The host asks the master through the
-leader, where a bash request (innode.mesos_daemons.state_argv: no interpreter starts, so
-`lab up` can poll it often) or `python3 -m innode.mesos_daemons` reaches it on the lab's
-network.
+leader: /master/state with a bash request (innode.mesos_daemons.state_argv: no interpreter
+starts, so `lab up` can poll it often), the operator API with `python3 -m innode.mesos_daemons`.
 """
 
 from __future__ import annotations
