@@ -6,16 +6,11 @@ VENV := .venv
 LAB := $(VENV)/bin/lab
 PYTEST := $(VENV)/bin/pytest
 RESULTS := test-results
-# `make test` runs two pytests side by side: the Mesos lab's tests in one (their output is
-# shown when they end, and kept in test-results/mesos.log), everything else in the other. On
-# 2 cores it takes about half the time; it fails when either fails. $(1): a marker expression.
-BOTH = mkdir -p $(RESULTS); \
-	$(PYTEST) -p no:cacheprovider -m "mesos and ($(1))" --junitxml=$(RESULTS)/junit-mesos.xml tests/integration \
-	  >$(RESULTS)/mesos.log 2>&1 & mesos=$$!; \
-	$(PYTEST) -m "not mesos and ($(1))" --junitxml=$(RESULTS)/junit.xml tests/unit tests/integration; others=$$?; \
-	wait $$mesos; mesos_code=$$?; \
-	echo "===== the Mesos lab's tests (test-results/mesos.log) ====="; cat $(RESULTS)/mesos.log; \
-	exit $$(( others || mesos_code ))
+# `make test` runs the suite as a few pytests side by side, each on labs of its own (tests/shards.py:
+# the first's output as it comes, the others' as each ends; test-results/<shard>.log). Most of a
+# lab test's time is spent waiting on the schedulers' timers, not on the 2 cores; it fails when
+# any shard fails. An argument narrows every shard by a marker expression ("not faults").
+SHARDS = $(VENV)/bin/python -m tests.shards
 NODE ?= leader
 
 # The lab's settings reach `lab` through the environment (see README.md).
@@ -63,8 +58,8 @@ shell: venv ## interactive shell on the leader (NODE=worker-2 for a worker)
 export-logs: venv ## write every node's logs and inspect output to test-results/logs
 	$(LAB) export-logs $(RESULTS)/logs
 
-test: venv ## the whole test suite: unit and integration tests, the Slurm and Mesos labs side by side
-	@$(call BOTH,integration or not integration)
+test: venv ## the whole test suite: unit and integration tests, on Slurm and Mesos labs side by side
+	@$(SHARDS)
 
 test-unit: venv ## unit tests only (no Docker)
 	$(PYTEST) tests/unit
@@ -73,10 +68,10 @@ test-integration: venv ## integration tests only (brings a test lab up)
 	$(PYTEST) --junitxml=$(RESULTS)/junit-integration.xml tests/integration
 
 test-fast: venv ## everything but the fault tests
-	@$(call BOTH,not faults)
+	@$(SHARDS) "not faults"
 
 test-faults: venv ## the fault tests alone (kill, pause, partition, scheduler and leader restarts)
-	$(PYTEST) -m faults tests/integration
+	@$(SHARDS) faults
 
 test-mesos: venv ## the Mesos-marked tests alone (needs MESOS_PACKAGE; README.md, 'Mesos')
 	$(PYTEST) -m mesos --junitxml=$(RESULTS)/junit-mesos.xml tests/integration

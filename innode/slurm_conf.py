@@ -92,6 +92,12 @@ def render_conf(layout: SlurmLayout) -> str:
         # credential's lifetime, cred_expire=120). A lab should notice a lost
         # worker within seconds and run its jobs elsewhere at once.
         "SlurmdTimeout=10",
+        # slurmctld sets a node DOWN only when its last answer is older than the
+        # *previous* ping cycle less SlurmdTimeout, and starts no cycle while a ping
+        # is still out: a ping to a dead node waits MessageTimeout (10 s) before it
+        # fails, so a killed worker was DOWN only ~30 s after it died (traced,
+        # docs/faults.md). Lab RPCs answer in milliseconds; 3 s is ample.
+        "MessageTimeout=3",
         "SlurmctldTimeout=10",
         "AuthInfo=cred_expire=10",
         # Without a submission or completion to wake it, the scheduler looks at

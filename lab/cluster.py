@@ -26,8 +26,11 @@ LEADER_MEMORY_MB = 1024
 READY_TIMEOUT = 180.0
 # How often `lab up` asks whether the scheduler and the workers are ready: each question is
 # one `docker exec` of bash or scontrol (~0.1 s), and a start-up is over in a few tenths of
-# a second once the daemons run (docs/mesos.md, "Start-up").
+# a second once the daemons run (docs/mesos.md, "Start-up"). The pause grows to
+# READY_POLL_MAX: a worker coming back after a fault takes seconds, and ten execs a second
+# for that long took CPU from every other lab on the machine.
 READY_POLL = 0.1
+READY_POLL_MAX = 1.0
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 
 
@@ -183,6 +186,7 @@ class Lab:
             what=f"the leader's {backend.scheduler}",
             timeout=timeout,
             interval=READY_POLL,
+            max_interval=READY_POLL_MAX,
             diagnostics=lambda _: self._with_hint(self.node_logs([LEADER])),
         )
 
@@ -220,6 +224,7 @@ class Lab:
             what=f"{count} workers to register with {backend.scheduler}",
             timeout=timeout,
             interval=READY_POLL,
+            max_interval=READY_POLL_MAX,
             progress=lambda c: (progress or self.say)(c.detail),
             diagnostics=diagnostics,
         )

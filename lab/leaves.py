@@ -18,6 +18,7 @@ from lab import attempts, fault, placement, workflow
 from lab.attempts import Attempt
 from lab.cluster import Lab
 from lab.errors import LabError
+from lab.node import Node
 from lab.placement import Placement
 from lab.process import Result
 from lab.wait import Check, wait_until
@@ -47,11 +48,19 @@ class LeavesRun:
     leaves: int = LEAVES
     seconds: float = SECONDS
     running: workflow.Background | None = None
+    _leader: Node | None = field(default=None, repr=False)
+
+    def leader(self) -> Node:
+        """The lab's leader, found once: the run's logs are read from it every half second, and
+        no fault replaces its container (kill-leader and restart-scheduler end processes in it)."""
+        if self._leader is None:
+            self._leader = self.lab.leader()
+        return self._leader
 
     def start(self) -> LeavesRun:
         """Stage the workflow on the leader and start it in the background."""
         path = self.lab.config.root / LEAVES_WORKFLOW
-        leader = self.lab.leader()
+        leader = self.leader()
         module, workdir = workflow.stage_workflow(leader, path)
         args = ["--record", self.record_dir, "--leaves", str(self.leaves), "--seconds", str(self.seconds)]
         self.running = workflow.run_in_background(
@@ -93,7 +102,7 @@ class LeavesRun:
     def logs(self) -> dict[int, list[str]]:
         """Each leaf's own log lines ('start|done NODE PID TIME')."""
         script = f'for f in {self.record_dir}/leaf-*.log; do [ -e "$f" ] && echo "== $f" && cat "$f"; done'
-        text = self.lab.leader().exec(["sh", "-c", script + "; true"]).stdout
+        text = self.leader().exec(["sh", "-c", script + "; true"]).stdout
         found: dict[int, list[str]] = {}
         current = -1
         for line in text.splitlines():
@@ -129,7 +138,7 @@ class LeavesRun:
     def file_store_outputs(self) -> list[int]:
         """The leaves whose outputs the gathering job read back through Toil's file store (none
         when it wrote no record)."""
-        text = self.lab.leader().read_text(f"{self.record_dir}/outputs.json")
+        text = self.leader().read_text(f"{self.record_dir}/outputs.json")
         data: list[dict[str, object]] = json.loads(text) if text is not None else []
         return sorted(int(str(entry["leaf"])) for entry in data)
 
@@ -142,14 +151,22 @@ class LeavesRun:
 def wait_until_lost(lab: Lab, name: str, timeout: float = 60) -> None:
     """Wait until the scheduler declares a worker lost: Slurm DOWN, or a Mesos agent the master
     declared unreachable and no longer lists (its tasks are then lost to the framework)."""
+    backend, leader = lab.backend(), lab.leader()  # the fault is a worker's: the leader stays
 
     def check() -> Check[None]:
-        state = {s.name: s for s in lab.worker_states()}.get(name)
+        state = {s.name: s for s in backend.worker_states(leader)}.get(name)
         if state is None:  # the scheduler has forgotten it altogether
-            return Check(True, f"{name} is no longer listed by {lab.backend().scheduler}", None)
+            return Check(True, f"{name} is no longer listed by {backend.scheduler}", None)
         return Check(state.lost, f"{name} is {state.raw}", None)
 
-    wait_until(check, what=f"{lab.backend().scheduler} to declare {name} lost", timeout=timeout)
+    # Each poll is a `docker exec` on the leader: every 0.25 s at first, then at most every 0.5 s.
+    wait_until(
+        check,
+        what=f"{backend.scheduler} to declare {name} lost",
+        timeout=timeout,
+        interval=0.25,
+        max_interval=0.5,
+    )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from lab.errors import LabError, NotReady
 NOT_YET: tuple[type[Exception], ...] = (LabError, json.JSONDecodeError)
 
 T = TypeVar("T")
+BACKOFF = 1.5  # how much a growing pause grows after each poll (max_interval)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ def wait_until(
     what: str,
     timeout: float,
     interval: float = 0.25,
+    max_interval: float | None = None,
     progress: Callable[[Check[T]], None] | None = None,
     diagnostics: Callable[[Check[T] | None], str] | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -44,8 +46,11 @@ def wait_until(
     `progress` sees every observation whose detail changed; `diagnostics` (e.g. node
     logs) is added to the error. An exception of a `not_yet` kind from `check` counts as
     "not yet" and is reported if it was the last thing seen; any other passes at once.
+    With `max_interval`, the pause grows by half after each poll up to it: a condition that
+    comes soon is seen soon, and a long wait costs few polls (each may be a `docker exec`).
     """
     deadline = clock() + timeout
+    pause = interval
     last: Check[T] | None = None
     last_error: Exception | None = None
     shown = None
@@ -65,7 +70,8 @@ def wait_until(
                 shown = last.detail
         if clock() >= deadline:
             break
-        sleep(interval)
+        sleep(pause)
+        pause = min(pause * BACKOFF, max_interval) if max_interval is not None else pause
     seen = f"last seen: {last.detail}" if last is not None else "nothing observed"
     if last_error is not None:
         seen += f"\nlast check failed: {last_error}"

@@ -41,14 +41,18 @@ def reusing(batch_system: str) -> bool:
     return Lab(LabConfig.from_env()).running_batch_system() == batch_system
 
 
+def lab_name(base: str, batch_system: str) -> str:
+    """The name of a test lab: TEST_LAB_NAME for Slurm's, with '-mesos' after it for Mesos's."""
+    return base if batch_system == "slurm" else f"{base}-{batch_system}"
+
+
 def test_config(batch_system: str = "slurm") -> LabConfig:
     """The test lab of a batch system: its own name, unless LAB_REUSE=1 and the running LAB_NAME
     lab runs that batch system. Without MESOS_PACKAGE, the Mesos build that the LAB_NAME lab
     (or the test lab itself) remembers from its last `lab up`, or `make mesos` built, is used."""
     name = None
     if not reusing(batch_system):
-        base = os.environ.get("TEST_LAB_NAME", TEST_LAB_NAME)
-        name = base if batch_system == "slurm" else f"{base}-{batch_system}"
+        name = lab_name(os.environ.get("TEST_LAB_NAME", TEST_LAB_NAME), batch_system)
     # Test labs carry CWL's layer (tests/integration/test_cwl.py).
     return dataclasses.replace(settings.lab_config(name=name, batch_system=batch_system), cwl=True)
 

@@ -205,3 +205,32 @@ def test_errors_that_are_not_exceptions_propagate() -> None:
     with pytest.raises(KeyboardInterrupt):
         wait_until(check, what="x", timeout=5, clock=time.clock, sleep=time.sleep)
     assert time.sleeps == []
+
+
+def test_a_growing_pause_starts_short_and_stops_at_its_ceiling() -> None:
+    time = FakeTime()
+    check, calls = script([Check(False, "not yet", 0)] * 8 + [Check(True, "ready", 1)])
+    wait_until(
+        check, what="x", timeout=60, interval=0.1, max_interval=0.3, clock=time.clock, sleep=time.sleep
+    )
+    assert len(calls) == 9
+    assert time.sleeps == pytest.approx([0.1, 0.15, 0.225, 0.3, 0.3, 0.3, 0.3, 0.3])
+
+
+def test_a_growing_pause_still_times_out_with_the_last_detail() -> None:
+    time = FakeTime()
+    check, calls = script([Check(False, "1/3 workers ready", 1)])
+    with pytest.raises(
+        NotReady, match="timed out after 10s waiting for workers; last seen: 1/3 workers ready"
+    ):
+        wait_until(
+            check,
+            what="workers",
+            timeout=10,
+            interval=0.1,
+            max_interval=1.0,
+            clock=time.clock,
+            sleep=time.sleep,
+        )
+    assert max(time.sleeps) == 1.0
+    assert len(calls) < 20  # at a fixed 0.1 s it would have asked about 100 times

@@ -5,7 +5,7 @@ Toil ran out of retries within seconds when slurmctld did not answer squeue. Sin
 `--statePollingTimeout` (1200 s).
 
 Preparation: slurmctld is frozen (SIGSTOP) for FROZEN seconds while the run's leaves run,
-so that squeue and scontrol time out (slurm.conf's MessageTimeout, 10 s), then thawed.
+so that squeue and scontrol time out (slurm.conf's MessageTimeout, 3 s), then thawed.
 Observed: Toil's own error lines about the failed queries, and how the run ended.
 """
 
