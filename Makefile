@@ -6,7 +6,7 @@ VENV := .venv
 LAB := $(VENV)/bin/lab
 PYTEST := $(VENV)/bin/pytest
 RESULTS := test-results
-# `make test` runs the suite as a few pytests side by side, each on labs of its own (tests/shards.py:
+# `make test` runs the suite as a few pytests side by side, no two on the same lab (tests/shards.py:
 # the first's output as it comes, the others' as each ends; test-results/<shard>.log). Most of a
 # lab test's time is spent waiting on the schedulers' timers, not on the 2 cores; it fails when
 # any shard fails. An argument narrows every shard by a marker expression ("not faults").

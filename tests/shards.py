@@ -1,4 +1,4 @@
-"""`python -m tests.shards [MARKERS]`: the test suite as pytests side by side, each on labs of its own.
+"""`python -m tests.shards [MARKERS]`: the test suite as pytests side by side, no two on one lab.
 
 Most of an integration test's time is spent waiting on timers (a scheduler noticing a lost
 worker, a leaf's sleep, Toil's polling), not on the CPU, so the suite runs as a few
@@ -324,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     console = Console(sys.stdout)
     console.write(
-        f"{len(shards)} pytests side by side, each on labs of its own; the first's output follows, "
+        f"{len(shards)} pytests side by side, no two on one lab; the first's output follows, "
         f"the others' as each ends (test-results/<shard>.log):\n"
         + "".join(f"  {shard.name:<15} {shard.what}\n" for shard in shards)
     )
