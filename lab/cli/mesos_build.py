@@ -8,6 +8,7 @@ from lab import base_image
 from lab.backends.mesos import build
 from lab.cli.verb import Context, Verb
 from lab.config import MESOS_BUILD_MINUTES
+from lab.startup import building
 from lab.steps import Steps
 
 
@@ -32,7 +33,9 @@ def build_mesos(args: argparse.Namespace, context: Context) -> int:
     config = context.config
     source = args.source or config.mesos_source or build.DEFAULT_SOURCE
     steps = Steps()
-    with steps.step(f"base image {config.base_image}") as step:
+    # A `lab up` beside it (as `make test` starts on a fresh machine) may be making the same
+    # base image; the Mesos build itself uses folders of its own and does not hold the lock.
+    with steps.step(f"base image {config.base_image}") as step, building(config.root):
         step.outcome = base_image.ensure_base_image(config, step.say)
         platform = base_image.base_platform(config, step.say)
     built = build.build(

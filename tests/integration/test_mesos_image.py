@@ -18,6 +18,7 @@ from lab import base_image, docker, image, process, wheelhouse
 from lab.backends.mesos import image as mesos_image
 from lab.config import LabConfig
 from lab.process import Result
+from lab.startup import building
 
 pytestmark = pytest.mark.integration
 
@@ -44,13 +45,17 @@ def config() -> LabConfig:
 @pytest.fixture(scope="module")
 def platform(config: LabConfig) -> base_image.Platform:
     """BASE_IMAGE's platform (Debian 12 by default), the base image made if missing."""
-    base_image.ensure_base_image(config, say)
-    return base_image.base_platform(config, say)
+    # Under the checkout's build lock, as `lab up` builds: `make test` runs other shards'
+    # `lab up` beside these fixtures, into the same folders (wheelhouses) and images.
+    with building(config.root):
+        base_image.ensure_base_image(config, say)
+        return base_image.base_platform(config, say)
 
 
 @pytest.fixture(scope="module")
 def toil_wheels(config: LabConfig, platform: base_image.Platform) -> Path:
-    return wheelhouse.ensure_toil(config, docker.engine_info().architecture, say, platform)
+    with building(config.root):
+        return wheelhouse.ensure_toil(config, docker.engine_info().architecture, say, platform)
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +72,14 @@ def node_image(config: LabConfig, runtime: str, toil_wheels: Path) -> str:
 
 @pytest.fixture(scope="module")
 def toil_mesos_image(config: LabConfig, platform: base_image.Platform, runtime: str) -> str:
-    house = mesos_image.ensure_wheelhouse(config, docker.engine_info().architecture, platform)
+    with building(config.root):
+        house = mesos_image.ensure_wheelhouse(config, docker.engine_info().architecture, platform)
     return built(config, mesos_image.toil_mesos_build(config, runtime, house))
 
 
 def built(config: LabConfig, wanted: image.Build) -> str:
-    image.ensure(wanted, config.root, quiet=True, progress=lambda _: None)
+    with building(config.root):
+        image.ensure(wanted, config.root, quiet=True, progress=lambda _: None)
     return wanted.tag
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import fcntl
 import json
 from pathlib import Path
 from typing import Any, cast
@@ -482,3 +484,46 @@ def test_sigterm_ends_a_command_through_its_clean_ups() -> None:
     code = cli.main(["status"], context=cast(Any, Terminating()))
     assert (code, cleaned) == (143, ["done"])
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+# --- build-mesos beside a `lab up` -----------------------------------------------------------
+
+
+def lock_is_held(root: Path) -> bool:
+    """Whether some descriptor holds the checkout's build lock (tried without waiting)."""
+    (root / "build").mkdir(exist_ok=True)
+    with (root / "build" / ".lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+def test_build_mesos_makes_the_base_image_under_the_build_lock_and_builds_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make test` starts `lab build-mesos` beside other shards' `lab up`, which may be making the
+    same base image; a 40-minute Mesos build must not keep a user's `lab up` waiting."""
+    from lab import base_image
+    from lab.backends.mesos import build
+    from lab.cli import mesos_build
+
+    seen: dict[str, bool] = {}
+
+    def ensure(config: LabConfig, say: Any) -> str:
+        seen["base image"] = lock_is_held(tmp_path)
+        return "present"
+
+    def building_mesos(*args: Any, **kwargs: Any) -> None:
+        seen["build"] = lock_is_held(tmp_path)
+
+    monkeypatch.setattr(base_image, "ensure_base_image", ensure)
+    monkeypatch.setattr(
+        base_image, "base_platform", lambda config, say: base_image.PLATFORMS[("debian", "12")]
+    )
+    monkeypatch.setattr(build, "build", building_mesos)
+    namespace = argparse.Namespace(source="x.tar.gz", until="configure", jobs=None)
+    assert mesos_build.build_mesos(namespace, no_lab_context(tmp_path, "mesos")) == 0
+    assert seen == {"base image": True, "build": False}
