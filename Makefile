@@ -92,7 +92,7 @@ bench: venv ## benchmarks: lab start-up, 64 Toil jobs on Slurm and Mesos beside 
 	$(VENV)/bin/python -m lab.bench --json $(RESULTS)/bench.json
 	$(VENV)/bin/python -m lab.bench.recovery --json $(RESULTS)/recovery.json
 
-lint: venv ## ruff, and mypy --strict on lab/ (host), innode/ (in-node) and tests/shards.py
+lint: venv ## ruff, and mypy --strict on lab/ (host), innode/ (in-node) and the test runner
 	$(VENV)/bin/ruff check lab innode tests
 	$(VENV)/bin/ruff format --check lab innode tests
-	$(VENV)/bin/mypy lab innode tests/shards.py
+	$(VENV)/bin/mypy lab innode tests/shards.py tests/labs.py

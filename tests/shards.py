@@ -25,15 +25,15 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from lab import process
+from tests.labs import TEST_LAB_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "test-results"
-DEFAULT_TEST_LAB_NAME = "toil-lab-test"  # tests/integration/conftest.py's TEST_LAB_NAME
 EVERYTHING = ("tests/unit", "tests/integration")
 # Files of tests that need no lab (they build images of their own): a shard of their own.
 IMAGE_TESTS = ("tests/integration/test_mesos_build.py", "tests/integration/test_mesos_image.py")
@@ -56,26 +56,32 @@ class Shard:
     # Appended to TEST_LAB_NAME: a Slurm lab of that name, a Mesos lab with '-mesos' after it.
     lab_suffix: str = ""
 
-    def argv(self, python: str, selection: str | None) -> list[str]:
-        """The pytest command of this shard, narrowed by `selection` (a marker expression)."""
+    @property
+    def junit(self) -> Path:
+        """Where this shard's results go."""
+        return RESULTS / f"junit-{self.name}.xml"
+
+    def pytest_args(self, selection: str | None, *, junit: bool = True) -> list[str]:
+        """pytest's arguments for this shard, narrowed by `selection` (a marker expression)."""
         markers = self.markers if selection is None else f"({self.markers}) and ({selection})"
         return [
-            python,
-            "-m",
-            "pytest",
             "-p",
             "no:cacheprovider",  # pytests side by side would race on .pytest_cache
             "-m",
             markers,
             *(["-k", self.keywords] if self.keywords else []),
-            f"--junitxml={RESULTS / f'junit-{self.name}.xml'}",
+            *([f"--junitxml={self.junit}"] if junit else []),
             *(f"--ignore={path}" for path in self.ignore),
             *self.paths,
         ]
 
+    def argv(self, python: str, selection: str | None) -> list[str]:
+        """The pytest command of this shard."""
+        return [python, "-m", "pytest", *self.pytest_args(selection)]
+
     def env(self, environ: Mapping[str, str]) -> dict[str, str]:
         """The environment this shard adds: its labs' name; only the first may reuse a user's lab."""
-        base = environ.get("TEST_LAB_NAME", DEFAULT_TEST_LAB_NAME)
+        base = environ.get("TEST_LAB_NAME", TEST_LAB_NAME)
         added = {"TEST_LAB_NAME": base + self.lab_suffix}
         if self.lab_suffix:
             # LAB_REUSE=1 lends the user's running lab to one shard only (the one without a suffix):
@@ -156,14 +162,14 @@ def tally(junit: str) -> Tally:
     return found
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     """How a shard's pytest ended."""
 
     shard: Shard
     returncode: int
     seconds: float
-    counts: Tally = field(default_factory=Tally)
+    counts: Tally = Tally()
 
     @property
     def ran_nothing(self) -> bool:
@@ -218,8 +224,7 @@ def run_shard(
 ) -> Outcome:
     """Run one shard's pytest to its end, its output in test-results/<name>.log."""
     log_path = RESULTS / f"{shard.name}.log"
-    junit = RESULTS / f"junit-{shard.name}.xml"
-    junit.unlink(missing_ok=True)
+    shard.junit.unlink(missing_ok=True)
     started = time.monotonic()
     with log_path.open("w") as log:
 
@@ -232,9 +237,8 @@ def run_shard(
         result = process.run(
             shard.argv(python, selection), check=False, env=shard.env(os.environ), cwd=ROOT, on_line=on_line
         )
-    outcome = Outcome(shard, result.returncode, time.monotonic() - started)
-    if junit.exists():
-        outcome.counts = tally(junit.read_text())
+    counts = tally(shard.junit.read_text()) if shard.junit.exists() else Tally()
+    outcome = Outcome(shard, result.returncode, time.monotonic() - started, counts)
     if not live:
         console.write(f"\n===== {shard.name}: {shard.what} ({log_path.relative_to(ROOT)}) =====\n")
         console.write(result.stdout)
@@ -295,9 +299,10 @@ def selected(shards: Sequence[Shard], selection: str | None) -> dict[str, list[s
     everything = Shard("all", "every test", "integration or not integration", paths=EVERYTHING)
     for shard in (*shards, everything):
         plugin = _Collected()
-        argv = [arg for arg in shard.argv("python", selection)[3:] if not arg.startswith("--junitxml")]
         with contextlib.redirect_stdout(io.StringIO()):
-            pytest.main([*argv, "--collect-only", "-q"], plugins=[plugin])
+            pytest.main(
+                [*shard.pytest_args(selection, junit=False), "--collect-only", "-q"], plugins=[plugin]
+            )
         found[shard.name] = plugin.ids
     return found
 

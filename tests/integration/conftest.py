@@ -17,10 +17,10 @@ from lab.config import LabConfig
 from lab.diagnostics import export_logs
 from lab.process import Result
 from lab.startup import Policy, running_lab
+from tests.labs import TEST_LAB_NAME, lab_name
 
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 WORKFLOWS = Path(__file__).resolve().parent / "workflows"
-TEST_LAB_NAME = "toil-lab-test"
 # Every test that uses the `lab` fixture runs on each of these batch systems, unless
 # it is marked @pytest.mark.backends("slurm").
 BACKENDS = backends.NAMES
@@ -39,11 +39,6 @@ def reusing(batch_system: str) -> bool:
     if os.environ.get("LAB_REUSE") != "1":
         return False
     return Lab(LabConfig.from_env()).running_batch_system() == batch_system
-
-
-def lab_name(base: str, batch_system: str) -> str:
-    """The name of a test lab: TEST_LAB_NAME for Slurm's, with '-mesos' after it for Mesos's."""
-    return base if batch_system == "slurm" else f"{base}-{batch_system}"
 
 
 def test_config(batch_system: str = "slurm") -> LabConfig:

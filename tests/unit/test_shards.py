@@ -12,7 +12,8 @@ from collections import Counter
 import pytest
 
 from tests import shards
-from tests.integration.conftest import BACKENDS, lab_name
+from tests.integration.conftest import BACKENDS
+from tests.labs import lab_name
 from tests.shards import SHARDS, Console, Outcome, Shard, Tally
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">
