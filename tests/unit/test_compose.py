@@ -223,6 +223,22 @@ def test_template_has_the_merged_node_anchor(template: dict[str, Any]) -> None:
     assert "labels" not in template
 
 
+def seconds(duration: str) -> int:
+    """A Compose duration of whole seconds or minutes ("30s", "1m") in seconds."""
+    unit = {"s": 1, "m": 60}[duration[-1]]
+    return int(duration[:-1]) * unit
+
+
+def test_the_healthcheck_is_sparse_and_still_turns_unhealthy_within_about_a_minute(
+    template: dict[str, Any],
+) -> None:
+    # Each check is an exec (~0.05 core-s of runc, shim and bash on this machine): at 1 s,
+    # make test's 20 containers spent about a core on them.
+    check = template["healthcheck"]
+    assert seconds(check["interval"]) >= 30
+    assert seconds(check["interval"]) * check["retries"] <= 60
+
+
 def test_template_missing_is_a_lab_error(tmp_path: Path) -> None:
     path = tmp_path / "compose.yaml"
     path.write_text("services:\n  leader: {image: x}\n")
