@@ -46,6 +46,7 @@ class Recovery:
     baseline: float  # the same workflow without a fault, on the same lab
     file_store_outputs: bool  # the gathering job read one output per leaf through Toil's file store
     problems: tuple[str, ...]  # what the fault's expectation found wrong (lab/leaves.py expectation)
+    restarts_raced: int = 0  # kill-leader: --restart runs that Toil's restart race ended (lab/leaves.py)
 
     @property
     def met(self) -> bool:
@@ -83,6 +84,7 @@ def measure(lab: Lab, kinds: Sequence[str], say: Say) -> list[Recovery]:
             baseline=baseline,
             file_store_outputs=outputs,
             problems=tuple(expectation(struck)),
+            restarts_raced=len(struck.raced),
         )
         say(f"{lab.batch_system()}: {kind} on {struck.victim}: {counted.words()}; done "
             f"{recovery.finished_after:.1f} s after the fault")  # fmt: skip
@@ -118,6 +120,12 @@ def format_report(found: Sequence[Recovery]) -> str:
                 f"{'met' if not r.problems else 'NOT MET'}"
             )
         lines += [f"  {why}" for r in mine for why in r.why_doubled]
+        lines += [
+            f"  {r.kind}: Toil's restart race ended {r.restarts_raced} --restart run(s) before the one "
+            "timed (docs/faults.md)"
+            for r in mine
+            if r.restarts_raced
+        ]
         lines += [f"  {r.kind}: {problem}" for r in mine for problem in r.problems]
     return "\n".join(lines)
 

@@ -10,7 +10,8 @@ asserts what is true of that kind of fault, from the leaves' own logs
   - pause, partition: every leaf finished at least once; a leaf whose body finished
     twice is named with the reason (a cut-off attempt woke after its rerun started);
   - restart-scheduler: every leaf started once and finished once;
-  - kill-leader, then --restart: leaves that had finished before the kill did not run again.
+  - kill-leader, then --restart: leaves that had finished before the kill did not run again
+    (a --restart that Toil 9.6.0's restart race ended is followed by one more, and named).
 Separately, the outputs that went through Toil's file store are one per leaf. Recovery
 times are printed and kept in test-results/recovery.txt; `make bench` tracks them.
 """
@@ -25,7 +26,7 @@ import pytest
 
 from lab import attempts, fault
 from lab.cluster import Lab
-from lab.leaves import LEAVES, LeavesRun, Struck, expectation, strike, wait_until_lost
+from lab.leaves import LEAVES, LeavesRun, Struck, ended_by_restart_race, expectation, strike, wait_until_lost
 from tests.integration.conftest import RESULTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -43,6 +44,12 @@ def report(lab: Lab, struck: Struck) -> str:
     if counted.rerun_after is not None:
         line += f"; the first rerun started {counted.rerun_after:.1f} s after it"
     line += "".join(f"\n  {attempts.why_doubled(seen, leaf)}" for leaf in counted.doubled)
+    if struck.raced:
+        line += (
+            f"\n  Toil's restart race ended {len(struck.raced)} --restart run(s) (FileNotFoundError in "
+            "FileJobStore.load_job on a job.new a worker of the killed run renamed; docs/faults.md); "
+            "the next --restart ran the workflow"
+        )
     keep(line)
     return line
 
@@ -202,4 +209,9 @@ def test_the_toil_leader_killed_then_restarted_reruns_no_finished_leaf(healed: L
     assert struck.run.record is not None and struck.first.record is not None
     assert struck.run.record.job_store == struck.first.record.job_store
     assert struck.finished_before, "a leaf should have finished before the kill"
+    # A --restart may meet Toil 9.6.0's restart race (docs/faults.md): then it ended that way,
+    # and the next --restart must complete the workflow, rerunning no finished leaf.
+    for raced in struck.raced:
+        assert raced.result is not None and raced.result.returncode != 0
+        assert ended_by_restart_race(raced.result.stdout + raced.result.stderr)
     assert_outcome(struck)

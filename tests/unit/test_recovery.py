@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from lab.attempts import Attempt
 from lab.bench.recovery import Recovery, format_report
-from lab.leaves import LEAVES, LeavesRun
+from lab.leaves import LEAVES, LeavesRun, ended_by_restart_race, restart
 from lab.node import Node
+from lab.process import Result
 
 from .fakes import FakeRun
 
@@ -155,5 +157,75 @@ def test_a_recovery_is_met_only_with_whole_outputs_and_no_problem() -> None:
     assert not recovery("slurm", "kill", problems=("x",)).met
 
 
+def test_the_table_names_restarts_that_toils_restart_race_ended() -> None:
+    lines = format_report(
+        [recovery("slurm", "kill-leader", restarts_raced=1), recovery("slurm", "kill")]
+    ).splitlines()
+    named = [line for line in lines if "restart race" in line]
+    assert named == [
+        "  kill-leader: Toil's restart race ended 1 --restart run(s) before the one timed (docs/faults.md)"
+    ]
+
+
 def test_no_faults_measured() -> None:
     assert format_report([]) == "no faults measured"
+
+
+RACE = (Path(__file__).parent / "data" / "toil-restart-race" / "load-job-new-file.txt").read_text()
+
+
+def test_the_restart_race_is_told_from_toils_own_traceback() -> None:
+    # Toil 9.6.0's own output, from a --restart run of `make test` that the race ended.
+    assert ended_by_restart_race(RACE)
+    assert ended_by_restart_race("some leader lines\n" + RACE + "\n\n")
+
+
+def test_other_endings_are_not_the_restart_race() -> None:
+    # Another exception from the same frame, another file, or a traceback that went on.
+    assert not ended_by_restart_race(RACE.replace("FileNotFoundError", "PermissionError"))
+    assert not ended_by_restart_race(RACE.replace("/job.new'", "/job'"))
+    assert not ended_by_restart_race(RACE.replace("in load_job", "in update_job"))
+    assert not ended_by_restart_race(RACE + "\nDuring handling of the above exception ...\nKeyError: 'x'\n")
+    assert not ended_by_restart_race("")
+
+
+class Restarted:
+    """A --restart run that has ended with this exit code and output."""
+
+    def __init__(self, returncode: int, output: str) -> None:
+        self.result = Result(("toil",), returncode, output, "")
+
+    def wait(self) -> Result:
+        return self.result
+
+
+def restarts(*runs: Restarted) -> tuple[Any, list[Restarted]]:
+    started: list[Restarted] = []
+    queue = list(runs)
+
+    def start() -> Any:
+        started.append(queue.pop(0))
+        return started[-1]
+
+    return start, started
+
+
+def test_a_restart_the_race_ended_is_followed_by_one_more() -> None:
+    raced, done = Restarted(1, RACE), Restarted(0, "")
+    start, started = restarts(raced, done)
+    last, ended = restart(start)
+    assert (last, ended, started) == (done, (raced,), [raced, done])
+
+
+def test_a_restart_that_succeeds_or_fails_otherwise_is_the_last() -> None:
+    for first in (Restarted(0, ""), Restarted(1, "Traceback ...\nKeyError: 'x'\n")):
+        start, started = restarts(first, Restarted(0, ""))
+        assert restart(start) == (first, ())
+        assert started == [first]
+
+
+def test_restarts_stop_after_the_tries_even_if_the_race_ends_each() -> None:
+    runs = [Restarted(1, RACE) for _ in range(3)]
+    start, started = restarts(*runs)
+    last, ended = restart(start, tries=2)
+    assert (last, ended, started) == (runs[1], (runs[0],), runs[:2])
