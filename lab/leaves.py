@@ -38,14 +38,25 @@ CUT_OFF_KINDS = ("pause", "partition", "restart-scheduler")
 RUN_TIMEOUT = 300.0
 # The node each kind of fault strikes; faults on the leader wait for a leaf on worker-2.
 VICTIMS = {"kill": "worker-2", "pause": "worker-1", "partition": "worker-3"}
-# Toil 9.6.0's restart race (docs/faults.md, "A finding on Toil's --restart"): FileJobStore.load_job
-# finds a job's `.new` file, which a worker of the killed run is writing, warns and removes it;
-# when the worker renames it in between, the restarted leader dies of FileNotFoundError.
-RESTART_RACE = re.compile(
-    r'fileJobStore\.py", line \d+, in load_job\n\s*os\.remove\(jobFile \+ "\.new"\)\n'
-    r"FileNotFoundError: \[Errno 2\] [^\n]*/job\.new'\s*\Z"
-)
-# A --restart that the race ended is followed by one more, as a user would run it.
+# Endings of a Toil leader that are races on Toil's side (docs/faults.md, "Findings on Toil's
+# leader"), told from Toil's own traceback at the end of the run's output:
+# - load_job: on --restart, Toil 9.6.0's FileJobStore.load_job finds a job's `.new` file, which a
+#   worker of the killed run is writing, warns and removes it; when the worker renames it in
+#   between, the restarted leader dies of FileNotFoundError.
+# - master-404: pymesos, Toil's Mesos scheduler driver, reconnects to a restarting mesos-master
+#   that answers 404 (its HTTP routes not, or no longer, installed); the driver raises and Toil's
+#   leader ends.
+RACES = {
+    "load_job": re.compile(
+        r'fileJobStore\.py", line \d+, in load_job\n\s*os\.remove\(jobFile \+ "\.new"\)\n'
+        r"FileNotFoundError: \[Errno 2\] [^\n]*/job\.new'\n\Z"
+    ),
+    "master-404": re.compile(
+        r'pymesos/process\.py", line \d+, in read\n\s*raise RuntimeError\([^\n]*\)\n'
+        r"RuntimeError: Failed with HTTP 404: [^\n]*\n\Z"
+    ),
+}
+# A run that such a race ended is followed by --restart, as a user would run it, at most this often.
 RESTART_TRIES = 2
 
 
@@ -189,28 +200,46 @@ class Struck:
     run: LeavesRun  # the run that finished (after kill-leader: the --restart run)
     struck: float  # monotonic time of the fault
     struck_wall: float  # its wall-clock time, as in the leaves' logs
-    finished_before: tuple[int, ...]  # leaves that had finished before the fault (kill-leader)
-    first: LeavesRun | None = None  # kill-leader: the run whose leader was killed
-    raced: tuple[LeavesRun, ...] = ()  # kill-leader: --restart runs that Toil's restart race ended
+    # Leaves that had finished when the first run's leader ended (kill-leader: before the kill).
+    finished_before: tuple[int, ...]
+    # The run whose leader ended: killed (kill-leader), or by master-404 (a master's restart);
+    # `run` is then the --restart run that completed the workflow.
+    first: LeavesRun | None = None
+    raced: tuple[LeavesRun, ...] = ()  # --restart runs that a race on Toil's side ended (RACES)
+
+    @property
+    def raced_runs(self) -> tuple[LeavesRun, ...]:
+        """Every run that a race on Toil's side ended: the struck run (unless its leader was
+        killed), then --restart runs."""
+        struck = () if self.first is None or self.kind == "kill-leader" else (self.first,)
+        return (*struck, *self.raced)
 
 
-def ended_by_restart_race(output: str) -> bool:
-    """Whether a --restart run's output ends in Toil 9.6.0's load_job race (RESTART_RACE)."""
-    return RESTART_RACE.search(output.rstrip() + "\n") is not None
+def race(output: str) -> str | None:
+    """The name of the race on Toil's side (RACES) that a run's output ends in, if any."""
+    tail = output.rstrip() + "\n"
+    return next((name for name, pattern in RACES.items() if pattern.search(tail)), None)
+
+
+def ended_by_race(run: LeavesRun) -> str | None:
+    """The race that ended this finished run, if a race did."""
+    result = run.result
+    if result is None or result.returncode == 0:
+        return None
+    return race(result.stdout + result.stderr)
 
 
 Restarts = tuple[LeavesRun, tuple[LeavesRun, ...]]
 
 
 def restart(start: Callable[[], LeavesRun], tries: int = RESTART_TRIES) -> Restarts:
-    """Run --restart until a run does not end by Toil's restart race, at most `tries` times: the
-    last run, and the runs the race ended. Any other failure is the last run's to report."""
+    """Run --restart until a run does not end by a race on Toil's side, at most `tries` times: the
+    last run, and the runs a race ended. Any other failure is the last run's to report."""
     raced: list[LeavesRun] = []
     while True:
         run = start()
-        result = run.wait()
-        output = result.stdout + result.stderr
-        if result.returncode == 0 or not ended_by_restart_race(output) or len(raced) + 1 >= tries:
+        run.wait()
+        if ended_by_race(run) is None or len(raced) + 1 >= tries:
             return run, tuple(raced)
         raced.append(run)
 
@@ -234,12 +263,14 @@ def strike(lab: Lab, kind: str) -> Struck:
         fault.heal(lab, victim)
     first: LeavesRun | None = None
     raced: tuple[LeavesRun, ...] = ()
-    if kind == "kill-leader":
-        run.wait()
+    run.wait()
+    if kind == "kill-leader" or (kind == "restart-scheduler" and ended_by_race(run) == "master-404"):
         first = run
+        if kind != "kill-leader":  # what must not run again: what had finished when the leader ended
+            finished_before = tuple(sorted({a.leaf for a in run.attempts() if a.finished is not None}))
+            lab.wait_workers(len(lab.workers()))  # the agents registered with the new master
         record_dir, again = run.record_dir, ["--restart", "--clean", "never"]
         run, raced = restart(lambda: LeavesRun(lab, record_dir=record_dir, extra=again).start())
-    run.wait()
     if kind == "kill":
         fault.heal(lab, victim)  # its placement records are on its own volume
     lab.wait_workers(len(lab.workers()))
@@ -251,9 +282,9 @@ def expectation(struck: Struck) -> list[str]:
     found, leaves = struck.run.attempts(), struck.run.leaves
     if struck.kind == "kill":
         return attempts.expect_killed_and_rerun(found, leaves, struck.victim, struck.struck_wall)
-    if struck.kind == "restart-scheduler":
+    if struck.kind == "restart-scheduler" and struck.first is None:
         return attempts.expect_each_once(found, leaves)
-    if struck.kind == "kill-leader":
+    if struck.first is not None:  # Toil's leader ended (killed, or by a race); --restart finished
         return attempts.expect_each_at_least_once(found, leaves) + attempts.expect_not_rerun(
             found, struck.finished_before
         )

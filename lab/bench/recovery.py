@@ -22,7 +22,7 @@ from lab.bench.run import BenchOptions, bench_config
 from lab.cluster import Lab
 from lab.config import BATCH_SYSTEMS, project_root
 from lab.errors import LabError
-from lab.leaves import LEAVES, LeavesRun, expectation, seconds_for, strike
+from lab.leaves import LEAVES, LeavesRun, ended_by_race, expectation, seconds_for, strike
 from lab.startup import running_lab
 from lab.steps import Say
 
@@ -46,7 +46,9 @@ class Recovery:
     baseline: float  # the same workflow without a fault, on the same lab
     file_store_outputs: bool  # the gathering job read one output per leaf through Toil's file store
     problems: tuple[str, ...]  # what the fault's expectation found wrong (lab/leaves.py expectation)
-    restarts_raced: int = 0  # kill-leader: --restart runs that Toil's restart race ended (lab/leaves.py)
+    # Runs that a race on Toil's side ended (lab/leaves.py RACES), each followed by --restart: the
+    # run the fault struck (after a master's restart) and --restart runs.
+    races: tuple[str, ...] = ()
 
     @property
     def met(self) -> bool:
@@ -84,7 +86,7 @@ def measure(lab: Lab, kinds: Sequence[str], say: Say) -> list[Recovery]:
             baseline=baseline,
             file_store_outputs=outputs,
             problems=tuple(expectation(struck)),
-            restarts_raced=len(struck.raced),
+            races=tuple(str(ended_by_race(r)) for r in struck.raced_runs),
         )
         say(f"{lab.batch_system()}: {kind} on {struck.victim}: {counted.words()}; done "
             f"{recovery.finished_after:.1f} s after the fault")  # fmt: skip
@@ -121,10 +123,10 @@ def format_report(found: Sequence[Recovery]) -> str:
             )
         lines += [f"  {why}" for r in mine for why in r.why_doubled]
         lines += [
-            f"  {r.kind}: Toil's restart race ended {r.restarts_raced} --restart run(s) before the one "
-            "timed (docs/faults.md)"
+            f"  {r.kind}: a race on Toil's side ended {len(r.races)} run(s) ({', '.join(r.races)}; "
+            "docs/faults.md), each followed by --restart; the time is the last one's"
             for r in mine
-            if r.restarts_raced
+            if r.races
         ]
         lines += [f"  {r.kind}: {problem}" for r in mine for problem in r.problems]
     return "\n".join(lines)

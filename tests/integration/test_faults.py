@@ -26,7 +26,7 @@ import pytest
 
 from lab import attempts, fault
 from lab.cluster import Lab
-from lab.leaves import LEAVES, LeavesRun, Struck, ended_by_restart_race, expectation, strike, wait_until_lost
+from lab.leaves import LEAVES, LeavesRun, Struck, ended_by_race, expectation, strike, wait_until_lost
 from tests.integration.conftest import RESULTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -44,11 +44,10 @@ def report(lab: Lab, struck: Struck) -> str:
     if counted.rerun_after is not None:
         line += f"; the first rerun started {counted.rerun_after:.1f} s after it"
     line += "".join(f"\n  {attempts.why_doubled(seen, leaf)}" for leaf in counted.doubled)
-    if struck.raced:
+    for raced in struck.raced_runs:
         line += (
-            f"\n  Toil's restart race ended {len(struck.raced)} --restart run(s) (FileNotFoundError in "
-            "FileJobStore.load_job on a job.new a worker of the killed run renamed; docs/faults.md); "
-            "the next --restart ran the workflow"
+            f"\n  a race on Toil's side ended a run ({ended_by_race(raced)}: docs/faults.md); "
+            "--restart followed it"
         )
     keep(line)
     return line
@@ -192,12 +191,17 @@ def test_the_scheduler_restarted_mid_workflow_reruns_nothing(healed: Lab) -> Non
     """slurmctld restarts from its state files; a restarted mesos-master forgets its agents
     (in-memory registry) until they and Toil's framework register again: either way, every
     leaf ran once, to the end (on Mesos, leaves that outlast the agents' return: see the
-    finding below)."""
+    finding below). Unless Toil's leader ended on the restarting master's 404 to pymesos (a
+    finding, docs/faults.md): then --restart completes it, rerunning no leaf that had finished."""
     lab = healed
     before = lab.leader().exec(["pgrep", "-x", lab.backend().scheduler]).stdout.split()
     struck = strike(lab, "restart-scheduler")
     report(lab, struck)
     assert lab.leader().exec(["pgrep", "-x", lab.backend().scheduler]).stdout.split() != before
+    # On Mesos, pymesos may meet the restarting master's 404 and Toil's leader end (docs/faults.md):
+    # then --restart must complete the workflow, rerunning no leaf that had finished.
+    if struck.first is not None:
+        assert lab.batch_system() == "mesos" and ended_by_race(struck.first) == "master-404"
     assert_outcome(struck)
 
 
@@ -209,9 +213,7 @@ def test_the_toil_leader_killed_then_restarted_reruns_no_finished_leaf(healed: L
     assert struck.run.record is not None and struck.first.record is not None
     assert struck.run.record.job_store == struck.first.record.job_store
     assert struck.finished_before, "a leaf should have finished before the kill"
-    # A --restart may meet Toil 9.6.0's restart race (docs/faults.md): then it ended that way,
-    # and the next --restart must complete the workflow, rerunning no finished leaf.
-    for raced in struck.raced:
-        assert raced.result is not None and raced.result.returncode != 0
-        assert ended_by_restart_race(raced.result.stdout + raced.result.stderr)
+    # A --restart may meet Toil 9.6.0's load_job race (docs/faults.md): then the next --restart
+    # must complete the workflow, rerunning no finished leaf.
+    assert [ended_by_race(raced) for raced in struck.raced] == ["load_job"] * len(struck.raced)
     assert_outcome(struck)

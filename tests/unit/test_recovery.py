@@ -8,7 +8,7 @@ from typing import Any
 
 from lab.attempts import Attempt
 from lab.bench.recovery import Recovery, format_report
-from lab.leaves import LEAVES, LeavesRun, ended_by_restart_race, restart
+from lab.leaves import LEAVES, LeavesRun, race, restart
 from lab.node import Node
 from lab.process import Result
 
@@ -157,13 +157,14 @@ def test_a_recovery_is_met_only_with_whole_outputs_and_no_problem() -> None:
     assert not recovery("slurm", "kill", problems=("x",)).met
 
 
-def test_the_table_names_restarts_that_toils_restart_race_ended() -> None:
+def test_the_table_names_runs_that_a_race_on_toils_side_ended() -> None:
     lines = format_report(
-        [recovery("slurm", "kill-leader", restarts_raced=1), recovery("slurm", "kill")]
+        [recovery("mesos", "restart-scheduler", races=("master-404", "load_job")), recovery("mesos", "kill")]
     ).splitlines()
-    named = [line for line in lines if "restart race" in line]
+    named = [line for line in lines if "race" in line]
     assert named == [
-        "  kill-leader: Toil's restart race ended 1 --restart run(s) before the one timed (docs/faults.md)"
+        "  restart-scheduler: a race on Toil's side ended 2 run(s) (master-404, load_job; docs/faults.md), "
+        "each followed by --restart; the time is the last one's"
     ]
 
 
@@ -171,22 +172,27 @@ def test_no_faults_measured() -> None:
     assert format_report([]) == "no faults measured"
 
 
-RACE = (Path(__file__).parent / "data" / "toil-restart-race" / "load-job-new-file.txt").read_text()
+RACES = Path(__file__).parent / "data" / "toil-races"
+# Toil 9.6.0's own outputs, from runs of `make test` that these races ended.
+RACE = (RACES / "load-job-new-file.txt").read_text()
+MASTER_404 = (RACES / "pymesos-master-404.txt").read_text()
 
 
-def test_the_restart_race_is_told_from_toils_own_traceback() -> None:
-    # Toil 9.6.0's own output, from a --restart run of `make test` that the race ended.
-    assert ended_by_restart_race(RACE)
-    assert ended_by_restart_race("some leader lines\n" + RACE + "\n\n")
+def test_each_race_is_told_from_toils_own_traceback() -> None:
+    assert race(RACE) == "load_job"
+    assert race("some leader lines\n" + RACE + "\n\n") == "load_job"
+    assert race(MASTER_404) == "master-404"
 
 
-def test_other_endings_are_not_the_restart_race() -> None:
-    # Another exception from the same frame, another file, or a traceback that went on.
-    assert not ended_by_restart_race(RACE.replace("FileNotFoundError", "PermissionError"))
-    assert not ended_by_restart_race(RACE.replace("/job.new'", "/job'"))
-    assert not ended_by_restart_race(RACE.replace("in load_job", "in update_job"))
-    assert not ended_by_restart_race(RACE + "\nDuring handling of the above exception ...\nKeyError: 'x'\n")
-    assert not ended_by_restart_race("")
+def test_other_endings_are_no_race() -> None:
+    # Another exception from the same frame, another file, a traceback that went on, another code.
+    assert race(RACE.replace("FileNotFoundError", "PermissionError")) is None
+    assert race(RACE.replace("/job.new'", "/job'")) is None
+    assert race(RACE.replace("in load_job", "in update_job")) is None
+    assert race(RACE + "\nDuring handling of the above exception ...\nKeyError: 'x'\n") is None
+    assert race(MASTER_404.replace("HTTP 404", "HTTP 500")) is None
+    assert race(MASTER_404.replace("pymesos/process.py", "pymesos/scheduler.py")) is None
+    assert race("") is None
 
 
 class Restarted:
