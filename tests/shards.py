@@ -40,6 +40,8 @@ IMAGE_TESTS = ("tests/integration/test_mesos_build.py", "tests/integration/test_
 FAULTS = "tests/integration/test_faults.py"
 SCENARIOS = "tests/integration/test_scenarios.py"
 CWL = "tests/integration/test_cwl.py"
+CWL_CONFORMANCE = "tests/integration/test_cwl_conformance.py"
+TOIL_TESTS = "tests/integration/test_toil_tests.py"
 NO_TESTS_COLLECTED = 5  # pytest's exit code when the selection is empty
 
 
@@ -103,9 +105,15 @@ SHARDS = (
         "unit tests; the Slurm lab's tests but faults and scenarios",
         "not mesos and not faults",
         paths=EVERYTHING,
-        ignore=(*IMAGE_TESTS, SCENARIOS),
+        ignore=(*IMAGE_TESTS, SCENARIOS, CWL_CONFORMANCE),
     ),
-    Shard("images", "the Mesos image and build recipes (no lab)", "not mesos", paths=IMAGE_TESTS),
+    Shard(
+        "images",
+        "the Mesos image and build recipes (no lab); CWL conformance on a Slurm lab",
+        "not mesos",
+        paths=(*IMAGE_TESTS, CWL_CONFORMANCE),
+        lab_suffix="-images",
+    ),
     Shard(
         "slurm-faults",
         "faults and scenarios on a Slurm lab",
@@ -113,13 +121,18 @@ SHARDS = (
         paths=(FAULTS, SCENARIOS),
         lab_suffix="-faults",
     ),
-    Shard("mesos", "the Mesos lab's tests but faults and CWL", "mesos and not faults", ignore=(CWL,)),
+    Shard(
+        "mesos",
+        "the Mesos lab's tests but faults, CWL and Toil's own",
+        "mesos and not faults",
+        ignore=(CWL, TOIL_TESTS),
+    ),
     Shard(
         "mesos-faults",
-        "faults on a Mesos lab: kills, a partition, Toil's leader",
+        "faults on a Mesos lab: kills, a partition, Toil's leader; Toil's own tests",
         "mesos",
-        keywords=MESOS_FAULTS_HALF,
-        paths=(FAULTS,),
+        keywords=f"{MESOS_FAULTS_HALF} or test_toil_tests",
+        paths=(FAULTS, TOIL_TESTS),
         lab_suffix="-faults",
     ),
     Shard(
