@@ -47,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The bench's options."""
     parser = argparse.ArgumentParser(
         prog="python -m lab.bench",
-        description="Measure lab start-up, 64 trivial Toil jobs and idle worker memory on each batch system, "
-        "each beside a baseline measured in the same run. Makes fresh labs and deletes them.",
+        description="Measure lab start-up, 64 trivial Toil jobs, idle worker memory and an idle lab's CPU on "
+        "each batch system, the first two beside a baseline measured in the same run. Makes fresh labs and "
+        "deletes them.",
     )
     parser.add_argument(
         "--lab", default=DEFAULT_BENCH_LAB, help=f"the bench labs' name ({DEFAULT_BENCH_LAB})"

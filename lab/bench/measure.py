@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -96,6 +97,15 @@ def median(values: Sequence[float]) -> float | None:
 def cpu_seconds(nodes: Sequence[Node]) -> dict[str, float]:
     """CPU seconds each node's container has used since it started."""
     return {node.name: parse_cpu_seconds(node.exec(CPU_ARGV).stdout) for node in nodes}
+
+
+def idle_cpu(lab: Lab, seconds: float) -> dict[str, float]:
+    """CPU seconds each of the lab's containers used over `seconds` of doing nothing."""
+    nodes = [node for node in lab.nodes() if node.running]
+    before = cpu_seconds(nodes)
+    time.sleep(seconds)
+    after = cpu_seconds(nodes)
+    return {name: round(after[name] - before[name], 2) for name in after}
 
 
 def worker_memory(lab: Lab) -> list[WorkerMemory]:

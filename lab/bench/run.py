@@ -22,6 +22,8 @@ DEFAULT_BENCH_LAB = "toil-lab-bench"
 DEFAULT_WORKERS = 3
 DEFAULT_JOBS = 64
 DEFAULT_ROUNDS = 2
+# (d): how long the idle lab's CPU is measured, right after `lab up`.
+IDLE_SECONDS = 30.0
 
 
 def say_bench(message: str) -> None:
@@ -69,7 +71,7 @@ def check_absent(config: LabConfig) -> None:
 def bench_backend(
     config: LabConfig, batch_system: str, options: BenchOptions, workflow: Path, say: Say
 ) -> BackendBench:
-    """(a), (b) and (c) on a lab of this batch system, made and deleted here."""
+    """(a), (b), (c) and (d) on a lab of this batch system, made and deleted here."""
     found = BackendBench(batch_system, config.slots_for(batch_system))
     with timed_lab(config, options.keep, say) as (lab, plan, up_s, timings):
         noop_s = noop_start(lab, plan, say)
@@ -79,6 +81,7 @@ def bench_backend(
             f"{batch_system}: lab up {up_s:.1f} s; the same containers with a no-op entrypoint {noop_s:.1f} s"
         )
         found.memory_idle = measure.worker_memory(lab)
+        found.idle_cpu_s, found.idle_seconds = measure.idle_cpu(lab, IDLE_SECONDS), IDLE_SECONDS
         if batch_system == "slurm" and options.slurm_settings:
             lab.backend().configure(lab.leader(), options.slurm_settings)
         for round_ in range(1, options.rounds + 1):

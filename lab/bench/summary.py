@@ -26,6 +26,10 @@ class BackendBench:
     runs: list[JobRun] = field(default_factory=list)
     memory_idle: list[WorkerMemory] = field(default_factory=list)
     memory_after: list[WorkerMemory] = field(default_factory=list)
+    # CPU seconds each container used in IDLE_SECONDS of an idle lab, after `lab up`: the
+    # daemons and the health checks' own processes (their runc and shims run outside).
+    idle_cpu_s: dict[str, float] = field(default_factory=dict)
+    idle_seconds: float = 0.0
     not_measured: str = ""  # why this batch system was left out ('' when it was measured)
 
     def walls(self, batch_system: str) -> list[float]:
@@ -36,6 +40,13 @@ class BackendBench:
     def jobs_ratio(self) -> float | None:
         """Median wall time on this batch system over median on single_machine, same lab."""
         return ratio(median(self.walls(self.batch_system)), median(self.walls(SINGLE_MACHINE)))
+
+    @property
+    def idle_cpu_per_minute(self) -> float | None:
+        """CPU seconds per minute the whole idle lab's containers used."""
+        if not self.idle_seconds:
+            return None
+        return round(sum(self.idle_cpu_s.values()) * 60 / self.idle_seconds, 2)
 
     @property
     def worst_worker_mib(self) -> float | None:
@@ -106,6 +117,7 @@ def format_report(result: BenchResult) -> str:
     if any(b.runs for b in measured):
         lines += _jobs(measured, result.jobs)
     lines += _memory(measured)
+    lines += _idle_cpu(measured)
     return "\n".join(lines)
 
 
@@ -160,4 +172,17 @@ def _memory(measured: list[BackendBench]) -> list[str]:
             if sample:
                 each = ", ".join(f"{m.node} {m.used_mib:.1f} ({m.resident_mib:.1f} resident)" for m in sample)
                 lines.append(f"     {label}: {each} MiB")
+    return lines
+
+
+def _idle_cpu(measured: list[BackendBench]) -> list[str]:
+    lines = ["", "d) idle lab CPU, the containers' own (health checks' runc and shims not counted)"]
+    for b in measured:
+        if b.idle_cpu_per_minute is None:
+            continue
+        each = ", ".join(f"{node} {seconds:.2f}" for node, seconds in b.idle_cpu_s.items())
+        lines.append(
+            f"   {b.batch_system}: {b.idle_cpu_per_minute:.2f} CPU-s per minute "
+            f"({each} CPU-s in {b.idle_seconds:g} s)"
+        )
     return lines

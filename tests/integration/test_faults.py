@@ -112,9 +112,11 @@ def test_a_worker_lost_past_the_timeout_then_healed_finishes_every_leaf(healed: 
     lost, then healed: every leaf finishes at least once. A leaf's body may finish twice (its
     cut-off attempt woke after the rerun started): counted, named and explained, never hidden.
 
-    Slurm requeues the lost jobs: a frozen (paused) attempt cannot finish before its requeued
-    copy starts the leaf again; a partitioned attempt goes on running on its own volume and
-    finishes (its requeued copy then finds the job done and runs no body). Mesos reports the
+    Slurm requeues the lost jobs: a frozen (paused) attempt, thawed, either finishes before
+    slurmctld's kill reaches it, or is killed and its requeued copy starts the leaf again (both
+    seen: every leaf of one run finished on the thawed worker); a partitioned attempt goes on
+    running on its own volume and finishes (its requeued copy then finds the job done and runs
+    no body). Mesos reports the
     cut-off tasks to Toil as lost (TASK_LOST), and Toil reissues them; when the agent returns,
     the master may report them running again, and the cut-off attempts may then finish too."""
     struck = strike(healed, kind)
@@ -126,7 +128,10 @@ def test_a_worker_lost_past_the_timeout_then_healed_finishes_every_leaf(healed: 
     cut_off = [a for a in seen if a.node == struck.victim and a.started < struck.struck_wall]
     assert cut_off, f"no leaf was running on {struck.victim} when the fault struck: {seen}"
     if (healed.batch_system(), kind) == ("slurm", "pause"):
-        assert counted.rerun, f"no leaf ran again after {kind} of {struck.victim}: {line}"
+        # Each thawed attempt finished before slurmctld's kill reached it, or its leaf ran again.
+        again = {a.leaf for a in seen if a.started >= struck.struck_wall}
+        left = [a for a in cut_off if a.finished is None and a.leaf not in again]
+        assert not left, f"cut off on {struck.victim}, neither finished nor ran again: {left}; {line}"
     elif (healed.batch_system(), kind) == ("slurm", "partition"):
         assert all(a.finished for a in cut_off), cut_off
     else:

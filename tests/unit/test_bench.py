@@ -172,6 +172,16 @@ def test_report_shows_both_batch_systems_beside_single_machine_with_verdicts() -
     assert "worker-1 12.0 (3.0 resident) MiB" in text
 
 
+def test_idle_cpu_is_per_minute_of_the_whole_lab_and_shown_per_node() -> None:
+    slurm = BackendBench("slurm", 4, idle_cpu_s={"leader": 0.3, "worker-1": 0.15}, idle_seconds=30.0)
+    assert slurm.idle_cpu_per_minute == pytest.approx(0.9)
+    unmeasured = BackendBench("mesos", 1)
+    assert unmeasured.idle_cpu_per_minute is None
+    text = summary.format_report(BenchResult("b", 3, 64, 2, [0.5], 0, backends=[slurm, unmeasured]))
+    assert "   slurm: 0.90 CPU-s per minute (leader 0.30, worker-1 0.15 CPU-s in 30 s)" in text
+    assert "   mesos:" not in text.split("d) idle lab CPU")[1]
+
+
 def test_a_batch_system_left_out_says_why() -> None:
     result = BenchResult("b", 3, 64, 2, [0.5, 0.5, 0.5], 0)
     result.backends = [BackendBench("mesos", 1, not_measured="no MESOS_PACKAGE is set or remembered")]

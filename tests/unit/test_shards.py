@@ -138,6 +138,6 @@ def test_a_shard_whose_runner_raised_counts_as_failed() -> None:
 
 
 def test_an_unknown_shard_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(SystemExit, match="choose from: slurm, images"):
+    with pytest.raises(SystemExit, match="choose from: slurm, slurm-2"):
         shards.chosen(["nope"])
     assert shards.chosen(["mesos"]) == tuple(s for s in SHARDS if s.name == "mesos")
