@@ -35,7 +35,7 @@ from tests.labs import TEST_LAB_NAME
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "test-results"
 EVERYTHING = ("tests/unit", "tests/integration")
-# Files of tests that need no lab (they build images of their own): a shard of their own.
+# Files of tests that need no lab (they build images of their own), in the slurm-2 shard.
 IMAGE_TESTS = ("tests/integration/test_mesos_build.py", "tests/integration/test_mesos_image.py")
 FAULTS = "tests/integration/test_faults.py"
 SCENARIOS = "tests/integration/test_scenarios.py"
