@@ -78,6 +78,7 @@ class BenchResult:
             shown["single_machine_median_s"] = median(bench.walls(SINGLE_MACHINE))
             shown["jobs_ratio"] = bench.jobs_ratio
             shown["idle_worker_mib"] = bench.worst_worker_mib
+            shown["idle_cpu_per_minute"] = bench.idle_cpu_per_minute
         data["targets"] = {
             "startup_ratio": STARTUP_RATIO_TARGET,
             "jobs_ratio": JOBS_RATIO_TARGET,

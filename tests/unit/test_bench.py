@@ -175,6 +175,8 @@ def test_report_shows_both_batch_systems_beside_single_machine_with_verdicts() -
 def test_idle_cpu_is_per_minute_of_the_whole_lab_and_shown_per_node() -> None:
     slurm = BackendBench("slurm", 4, idle_cpu_s={"leader": 0.3, "worker-1": 0.15}, idle_seconds=30.0)
     assert slurm.idle_cpu_per_minute == pytest.approx(0.9)
+    shown = BenchResult("b", 3, 64, 2, [0.5], 0, backends=[slurm]).to_json()["backends"][0]
+    assert shown["idle_cpu_per_minute"] == pytest.approx(0.9)
     unmeasured = BackendBench("mesos", 1)
     assert unmeasured.idle_cpu_per_minute is None
     text = summary.format_report(BenchResult("b", 3, 64, 2, [0.5], 0, backends=[slurm, unmeasured]))
