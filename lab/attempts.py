@@ -137,9 +137,14 @@ def expect_killed_and_rerun(
     return problems
 
 
+def finished_leaves(attempts: Sequence[Attempt]) -> list[int]:
+    """The leaves whose body some attempt finished, in order."""
+    return sorted({a.leaf for a in attempts if a.finished is not None})
+
+
 def expect_each_at_least_once(attempts: Sequence[Attempt], leaves: int) -> list[str]:
     """Every leaf's body finished at least once (a leaf may finish twice: see why_doubled)."""
-    finished = {a.leaf for a in attempts if a.finished is not None}
+    finished = set(finished_leaves(attempts))
     return [f"leaf {leaf} never finished: {[a for a in attempts if a.leaf == leaf]}"
             for leaf in range(leaves) if leaf not in finished]  # fmt: skip
 

@@ -152,7 +152,7 @@ class LeavesRun:
         """Return once some leaf has finished; which ones have."""
 
         def check() -> Check[list[int]]:
-            done = sorted({a.leaf for a in self.attempts() if a.finished is not None})
+            done = attempts.finished_leaves(self.attempts())
             return Check(bool(done), f"leaves done: {done}", done)
 
         return wait_until(check, what="a leaf to finish", timeout=120, interval=0.5).value
@@ -267,7 +267,7 @@ def strike(lab: Lab, kind: str) -> Struck:
     if kind == "kill-leader" or (kind == "restart-scheduler" and ended_by_race(run) == "master-404"):
         first = run
         if kind != "kill-leader":  # what must not run again: what had finished when the leader ended
-            finished_before = tuple(sorted({a.leaf for a in run.attempts() if a.finished is not None}))
+            finished_before = tuple(attempts.finished_leaves(run.attempts()))
             lab.wait_workers(len(lab.workers()))  # the agents registered with the new master
         record_dir, again = run.record_dir, ["--restart", "--clean", "never"]
         run, raced = restart(lambda: LeavesRun(lab, record_dir=record_dir, extra=again).start())

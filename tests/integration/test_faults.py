@@ -9,9 +9,10 @@ asserts what is true of that kind of fault, from the leaves' own logs
     again after the fault, on another node, and finished once; no other leaf ran twice;
   - pause, partition: every leaf finished at least once; a leaf whose body finished
     twice is named with the reason (a cut-off attempt woke after its rerun started);
-  - restart-scheduler: every leaf started once and finished once;
+  - restart-scheduler: every leaf started once and finished once (unless Toil's leader ended
+    on the restarting Mesos master's 404: then as kill-leader, from the --restart that follows);
   - kill-leader, then --restart: leaves that had finished before the kill did not run again
-    (a --restart that Toil 9.6.0's restart race ended is followed by one more, and named).
+    (a --restart that Toil 9.6.0's load_job race ended is followed by one more, and named).
 Separately, the outputs that went through Toil's file store are one per leaf. Recovery
 times are printed and kept in test-results/recovery.txt; `make bench` tracks them.
 """
@@ -116,9 +117,9 @@ def test_a_worker_lost_past_the_timeout_then_healed_finishes_every_leaf(healed: 
     slurmctld's kill reaches it, or is killed and its requeued copy starts the leaf again (both
     seen: every leaf of one run finished on the thawed worker); a partitioned attempt goes on
     running on its own volume and finishes (its requeued copy then finds the job done and runs
-    no body). Mesos reports the
-    cut-off tasks to Toil as lost (TASK_LOST), and Toil reissues them; when the agent returns,
-    the master may report them running again, and the cut-off attempts may then finish too."""
+    no body). Mesos reports the cut-off tasks to Toil as lost (TASK_LOST), and Toil reissues
+    them; when the agent returns, the master may report them running again, and the cut-off
+    attempts may then finish too."""
     struck = strike(healed, kind)
     line = report(healed, struck)
     assert_outcome(struck)
@@ -170,7 +171,7 @@ def test_a_finish_the_master_reports_itself_ends_toils_leader(healed: Lab, kind:
     ended = run.wait()
     made = MASTER_MADE_FINISH.findall(lab.leader().logs(since=since))
     seen = run.attempts()
-    finished = sorted({a.leaf for a in seen if a.finished is not None})
+    finished = attempts.finished_leaves(seen)
     line = (
         f"mesos: {kind}: {len(made)} finishes reported by the master; Toil's leader: "
         f"{ended.returncode}; leaves finished: {len(finished)}/{run.leaves}"

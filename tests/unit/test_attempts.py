@@ -110,3 +110,15 @@ def test_an_attempt_that_began_as_the_fault_struck_is_killed_too_and_no_rerun() 
     assert attempts.expect_killed_and_rerun(found, 2, "worker-2", STRUCK) == []
     counted = attempts.tally(found, 2, STRUCK)
     assert counted.rerun_after is not None and round(counted.rerun_after, 1) == 17.3
+
+
+def test_finished_leaves_are_those_some_attempt_finished_in_order() -> None:
+    seen = [
+        Attempt(2, "worker-1", 10, 100.0, 112.0),
+        Attempt(0, "worker-2", 11, 100.0, None),
+        Attempt(0, "worker-3", 12, 120.0, 132.0),
+        Attempt(1, "worker-1", 13, 100.0, None),
+        Attempt(2, "worker-2", 14, 120.0, 131.0),
+    ]
+    assert attempts.finished_leaves(seen) == [0, 2]
+    assert attempts.finished_leaves([]) == []
